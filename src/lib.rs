@@ -1,0 +1,11 @@
+//! multigres: turns a `MultigresCluster` and its templates into every Kubernetes
+//! object the cluster needs.
+//!
+//! The compiler ([`compile`]) is pure: no I/O, no clock, no environment. Every
+//! front end (the CLI, the Argo CD plugin, the KRM function, the reconciler)
+//! calls [`compile::compile`].
+
+pub mod api;
+pub mod compile;
+pub mod names;
+pub mod units;
