@@ -6,6 +6,11 @@
 //! calls [`compile::compile`].
 
 pub mod api;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod compile;
+pub mod explain;
+pub mod images;
+pub mod labels;
 pub mod names;
 pub mod units;

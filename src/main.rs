@@ -1,5 +1,11 @@
-fn main() {
-    for c in multigres::api::crd::all() {
-        println!("---\n{}", serde_saphyr::to_string(&c).unwrap());
-    }
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = multigres::cli::Cli::parse();
+    // A panic is a bug: report it as an internal error (exit 3), never as
+    // invalid input.
+    std::panic::catch_unwind(|| multigres::cli::run(cli))
+        .unwrap_or_else(|_| ExitCode::from(multigres::cli::EXIT_INTERNAL))
 }

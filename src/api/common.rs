@@ -125,15 +125,16 @@ impl ContainerConfig {
 }
 
 /// Where backups go.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum BackupType {
+    #[default]
     Filesystem,
     S3,
 }
 
 /// pgBackRest backups of a shard.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = [
     rules::BACKUP_S3_REQUIRED.schema_entry(),

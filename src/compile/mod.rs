@@ -1,7 +1,562 @@
 //! The pure compiler: inputs in, objects or diagnostics out.
+//!
+//! ```text
+//! load      YAML streams -> objects that remember file, line and column
+//! admit     what the API server does: defaults, schema, CEL rules
+//! resolve   the template chain, recording where every value came from
+//! validate  the upstream webhook's rules that can be judged offline
+//! expand    child objects with every default written out
+//! ```
+//!
+//! [`compile`] reads no files, clock or environment: front ends pass file
+//! contents and flags in, and print what comes out.
 
 pub mod diagnostics;
+pub mod emit;
+pub mod expand;
 pub mod load;
 pub mod path;
+pub mod pgconfig;
+pub mod provenance;
+pub mod resolve;
 pub mod schema;
+pub mod validate;
 pub mod yaml;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::api::{CellTemplate, CoreTemplate, Kind, MultigresCluster, ShardTemplate};
+use crate::images::ImageSet;
+use crate::labels;
+use diagnostics::{self as codes, Diagnostic, Diagnostics, Severity};
+use load::{LoadedObject, ObjectSource, Sources};
+use path::FieldPath;
+use provenance::Provenance;
+use resolve::{Catalog, Found};
+
+pub use load::{Input, InputLimits};
+
+/// Everything a compilation depends on besides the inputs.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Namespace of objects that set none (`--namespace`).
+    pub namespace: Option<String>,
+    pub images: ImageSet,
+    pub limits: InputLimits,
+}
+
+/// Where an emitted object comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// An input object, emitted unchanged.
+    Input(ObjectSource),
+    /// Generated from the MultigresCluster of that name (in the object's namespace).
+    Generated { cluster: String },
+}
+
+/// One object of the output.
+#[derive(Debug, Clone)]
+pub struct Object {
+    pub api_version: String,
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: String,
+    pub value: Value,
+    pub origin: Origin,
+    /// For generated objects: where each field came from.
+    pub prov: Provenance,
+}
+
+/// The result of one compilation.
+#[derive(Debug, Default)]
+pub struct Output {
+    pub sources: Sources,
+    /// Sorted in emission order (see [`emit::sort_key`]).
+    pub objects: Vec<Object>,
+    /// Errors and warnings; with any error, `objects` must not be used.
+    pub diagnostics: Diagnostics,
+}
+
+impl Output {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.has_errors()
+    }
+}
+
+/// Compiles `inputs` as a create: every input is new.
+pub fn compile(inputs: &[Input], options: &Options) -> Output {
+    compile_with_previous(inputs, &[], options)
+}
+
+/// Compiles `inputs` as an update of `previous` (the same objects as they
+/// were last applied): transition rules and the webhook's update checks are
+/// judged too.
+pub fn compile_with_previous(inputs: &[Input], previous: &[Input], options: &Options) -> Output {
+    let (sources, loaded, load_diagnostics) = load::load(inputs, &options.limits);
+    let mut run = Run {
+        sources,
+        diagnostics: load_diagnostics,
+        options,
+    };
+    let previous_objects = previous_clusters(previous, options);
+
+    let kept = run.drop_previous_renders(loaded);
+    let kept = run.assign_namespaces(kept);
+    run.check_duplicates(&kept);
+
+    let mut templates: Vec<Admitted> = Vec::new();
+    let mut clusters: Vec<Admitted> = Vec::new();
+    for (object, namespace) in &kept {
+        let Some(kind) = object.kind else { continue };
+        if kind.is_child() {
+            continue;
+        }
+        let old = (kind == Kind::MultigresCluster)
+            .then(|| previous_objects.get(&(namespace.clone(), object.name.clone())))
+            .flatten();
+        let Some(admitted) = run.admit(object, kind, namespace, old.map(|o| &o.value)) else {
+            continue;
+        };
+        if kind == Kind::MultigresCluster {
+            clusters.push(admitted);
+        } else {
+            templates.push(admitted);
+        }
+    }
+
+    let typed = TypedTemplates::new(&mut run, &templates);
+    let mut objects: Vec<Object> = kept
+        .iter()
+        .map(|(object, namespace)| Object {
+            api_version: object.api_version.clone(),
+            kind: object.kind_name.clone(),
+            namespace: object
+                .namespace
+                .clone()
+                .or_else(|| object.kind.map(|_| namespace.clone())),
+            name: object.name.clone(),
+            value: object.value.clone(),
+            origin: Origin::Input(object.source.clone()),
+            prov: Provenance::default(),
+        })
+        .collect();
+    // Inputs keep their own namespace field (unchanged); only our kinds are
+    // placed in --namespace for name clashes and resolution.
+    for object in &mut objects {
+        if let Origin::Input(source) = &object.origin
+            && let Some((loaded, _)) = kept.iter().find(|(o, _)| &o.source == source)
+        {
+            object.namespace = loaded.namespace.clone();
+        }
+    }
+
+    for cluster in &clusters {
+        let Some(typed_cluster) = run.typed::<MultigresCluster>(cluster) else {
+            continue;
+        };
+        let catalog = typed.catalog(&cluster.namespace);
+        let defaulted: HashSet<String> = cluster.defaulted.iter().map(FieldPath::pointer).collect();
+        let resolve_input = resolve::Cluster {
+            name: &cluster.name,
+            namespace: &cluster.namespace,
+            spec: &typed_cluster.spec,
+            source: &cluster.source,
+            defaulted: &defaulted,
+        };
+        let resolved = resolve::resolve(&resolve_input, &catalog, &options.images);
+        let old = previous_objects
+            .get(&(cluster.namespace.clone(), cluster.name.clone()))
+            .and_then(|o| serde_json::from_value::<MultigresCluster>(o.value.clone()).ok());
+        let findings = validate::cluster(&resolve_input, &catalog, &resolved, old.as_ref());
+        let label = format!("MultigresCluster {}/{}", cluster.namespace, cluster.name);
+        for finding in findings {
+            run.report_finding(&cluster.source, &label, finding);
+        }
+        let project_ref = typed_cluster
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(labels::PROJECT_REF))
+            .map(String::as_str);
+        let meta = expand::ClusterMeta {
+            name: &cluster.name,
+            namespace: &cluster.namespace,
+            project_ref,
+        };
+        for generated in expand::expand(&meta, &resolved) {
+            objects.push(Object {
+                api_version: crate::api::API_VERSION.into(),
+                kind: generated.kind.name().into(),
+                namespace: Some(generated.namespace),
+                name: generated.name,
+                value: generated.value,
+                origin: Origin::Generated {
+                    cluster: cluster.name.clone(),
+                },
+                prov: generated.prov,
+            });
+        }
+    }
+    for template in &templates {
+        let label = format!(
+            "{} {}/{}",
+            template.kind.name(),
+            template.namespace,
+            template.name
+        );
+        for finding in validate::template(template.kind, &template.value) {
+            run.report_finding(&template.source, &label, finding);
+        }
+    }
+    run.check_generated_clashes(&objects);
+    objects.sort_by_cached_key(emit::sort_key);
+    Output {
+        sources: run.sources,
+        objects,
+        diagnostics: run.diagnostics.finish(),
+    }
+}
+
+/// A cluster or template that passed admission.
+struct Admitted {
+    kind: Kind,
+    name: String,
+    namespace: String,
+    source: ObjectSource,
+    value: Value,
+    defaulted: Vec<FieldPath>,
+}
+
+struct Run<'o> {
+    sources: Sources,
+    diagnostics: Diagnostics,
+    options: &'o Options,
+}
+
+impl Run<'_> {
+    fn error(
+        &mut self,
+        code: &'static str,
+        source: &ObjectSource,
+        pointer: &str,
+        message: String,
+        hint: Option<String>,
+    ) {
+        self.diagnostics.push(Diagnostic {
+            severity: Severity::Error,
+            code,
+            message,
+            file: self.sources.file_name(source.doc).to_owned(),
+            pos: self.sources.key_pos(source, pointer),
+            field: None,
+            hint,
+        });
+    }
+
+    /// Places a finding about `source` (an object named `label`) in its file.
+    fn report_finding(&mut self, source: &ObjectSource, label: &str, finding: validate::Finding) {
+        let (source, label) = match &finding.elsewhere {
+            Some(other) => (other, format!("used by {label}")),
+            None => (source, label.to_owned()),
+        };
+        let pointer = finding.path.pointer();
+        let pos = if finding.at_key || !self.sources.has_node(source, &pointer) {
+            self.sources.key_pos(source, &pointer)
+        } else {
+            self.sources.value_pos(source, &pointer)
+        };
+        let field = if finding.path.0.is_empty() {
+            label
+        } else {
+            format!("{label}: {}", finding.path)
+        };
+        self.diagnostics.push(Diagnostic {
+            severity: finding.severity,
+            code: finding.code,
+            message: finding.message,
+            file: self.sources.file_name(source.doc).to_owned(),
+            pos,
+            field: Some(field),
+            hint: finding.hint,
+        });
+    }
+
+    /// Objects an earlier render generated are replaced; a child kind that
+    /// was not generated is an error.
+    fn drop_previous_renders(&mut self, loaded: Vec<LoadedObject>) -> Vec<LoadedObject> {
+        let mut kept = Vec::new();
+        for object in loaded {
+            let generated = object.label(labels::MANAGED_BY) == Some(labels::MANAGED_BY_OPERATOR);
+            if generated {
+                continue;
+            }
+            if object.kind.is_some_and(Kind::is_child) {
+                self.error(
+                    codes::HAND_WRITTEN_CHILD,
+                    &object.source,
+                    "/kind",
+                    format!("{} {:?} is generated from a MultigresCluster and cannot be written by hand", object.kind_name, object.name),
+                    Some("configure it through the MultigresCluster (and its templates); render generates it".into()),
+                );
+                continue;
+            }
+            kept.push(object);
+        }
+        kept
+    }
+
+    /// Our kinds need a namespace: their own, else `--namespace`.
+    fn assign_namespaces(&mut self, objects: Vec<LoadedObject>) -> Vec<(LoadedObject, String)> {
+        let mut out = Vec::new();
+        for object in objects {
+            let namespace = object
+                .namespace
+                .clone()
+                .or_else(|| self.options.namespace.clone());
+            match (namespace, object.kind) {
+                (Some(namespace), _) => out.push((object, namespace)),
+                (None, None) => out.push((object, String::new())),
+                (None, Some(kind)) => {
+                    self.error(
+                        codes::NO_NAMESPACE,
+                        &object.source,
+                        "/metadata",
+                        format!("{} {:?} has no namespace", kind.name(), object.name),
+                        Some(
+                            "generated objects embed their namespace in service addresses: set \
+                             metadata.namespace or pass --namespace"
+                                .into(),
+                        ),
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    fn check_duplicates(&mut self, objects: &[(LoadedObject, String)]) {
+        let mut seen: HashMap<(String, String, String), &ObjectSource> = HashMap::new();
+        for (object, namespace) in objects {
+            let group = object.api_version.rsplit_once('/').map_or("", |(g, _)| g);
+            let key = (
+                format!("{group}/{}", object.kind_name),
+                namespace.clone(),
+                object.name.clone(),
+            );
+            if let Some(first) = seen.get(&key) {
+                let first = format!(
+                    "{}:{}",
+                    self.sources.file_name(first.doc),
+                    self.sources.key_pos(first, "").line
+                );
+                self.error(
+                    codes::DUPLICATE_OBJECT,
+                    &object.source,
+                    "/metadata/name",
+                    format!(
+                        "{} {namespace}/{} is defined twice (first at {first})",
+                        object.kind_name, object.name
+                    ),
+                    Some("each object must appear once among the inputs".into()),
+                );
+            } else {
+                seen.insert(key, &object.source);
+            }
+        }
+    }
+
+    fn check_generated_clashes(&mut self, objects: &[Object]) {
+        let mut inputs: HashMap<(&str, Option<&str>, &str), &ObjectSource> = HashMap::new();
+        for object in objects {
+            if let Origin::Input(source) = &object.origin {
+                inputs.insert(
+                    (
+                        object.kind.as_str(),
+                        object.namespace.as_deref(),
+                        object.name.as_str(),
+                    ),
+                    source,
+                );
+            }
+        }
+        for object in objects {
+            if let Origin::Generated { cluster } = &object.origin
+                && let Some(source) = inputs.get(&(
+                    object.kind.as_str(),
+                    object.namespace.as_deref(),
+                    object.name.as_str(),
+                ))
+            {
+                let source = (*source).clone();
+                self.error(
+                    codes::DUPLICATE_OBJECT,
+                    &source,
+                    "/metadata/name",
+                    format!(
+                        "{} {:?} clashes with an object generated for MultigresCluster {cluster:?}",
+                        object.kind, object.name
+                    ),
+                    Some("rename the input object".into()),
+                );
+            }
+        }
+    }
+
+    /// Admits one of our objects (schema, defaults, CEL rules, metadata).
+    fn admit(
+        &mut self,
+        object: &LoadedObject,
+        kind: Kind,
+        namespace: &str,
+        old: Option<&Value>,
+    ) -> Option<Admitted> {
+        let label = format!("{} {namespace}/{}", kind.name(), object.name);
+        let before = self.diagnostics.errors().count();
+        for finding in validate::metadata(&object.value) {
+            self.report_finding(&object.source, &label, finding);
+        }
+        let admitted = schema::admit(kind, &object.value, old);
+        for finding in admitted.findings {
+            self.report_finding(
+                &object.source,
+                &label,
+                validate::Finding {
+                    severity: Severity::Error,
+                    code: finding.code,
+                    path: finding.path,
+                    at_key: finding.at_key,
+                    message: finding.message,
+                    hint: finding.hint,
+                    elsewhere: None,
+                },
+            );
+        }
+        (self.diagnostics.errors().count() == before).then(|| Admitted {
+            kind,
+            name: object.name.clone(),
+            namespace: namespace.to_owned(),
+            source: object.source.clone(),
+            value: admitted.value,
+            defaulted: admitted.defaulted,
+        })
+    }
+
+    /// The typed form of an admitted object. Admission checked the shape, so
+    /// a failure here means schema and types disagree: reported, not panicked.
+    fn typed<T: DeserializeOwned>(&mut self, admitted: &Admitted) -> Option<T> {
+        match serde_json::from_value(admitted.value.clone()) {
+            Ok(typed) => Some(typed),
+            Err(err) => {
+                self.error(
+                    codes::WRONG_TYPE,
+                    &admitted.source,
+                    "",
+                    format!(
+                        "{} {:?} does not match its type: {err}",
+                        admitted.kind.name(),
+                        admitted.name
+                    ),
+                    Some("this is a bug in multigres: please report it with the input".into()),
+                );
+                None
+            }
+        }
+    }
+}
+
+/// Every admitted template, typed, by namespace.
+struct TypedTemplates {
+    core: Vec<(String, String, CoreTemplate, ObjectSource)>,
+    cell: Vec<(String, String, CellTemplate, ObjectSource)>,
+    shard: Vec<(String, String, ShardTemplate, ObjectSource)>,
+}
+
+impl TypedTemplates {
+    fn new(run: &mut Run<'_>, templates: &[Admitted]) -> Self {
+        let mut typed = Self {
+            core: Vec::new(),
+            cell: Vec::new(),
+            shard: Vec::new(),
+        };
+        for t in templates {
+            let key = (t.namespace.clone(), t.name.clone());
+            match t.kind {
+                Kind::CoreTemplate => {
+                    if let Some(v) = run.typed::<CoreTemplate>(t) {
+                        typed.core.push((key.0, key.1, v, t.source.clone()));
+                    }
+                }
+                Kind::CellTemplate => {
+                    if let Some(v) = run.typed::<CellTemplate>(t) {
+                        typed.cell.push((key.0, key.1, v, t.source.clone()));
+                    }
+                }
+                Kind::ShardTemplate => {
+                    if let Some(v) = run.typed::<ShardTemplate>(t) {
+                        typed.shard.push((key.0, key.1, v, t.source.clone()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        typed
+    }
+
+    /// The templates a cluster in `namespace` can use.
+    fn catalog(&self, namespace: &str) -> Catalog<'_> {
+        let mut catalog = Catalog::default();
+        for (ns, name, t, source) in &self.core {
+            if ns == namespace {
+                catalog.core.insert(
+                    name,
+                    Found {
+                        spec: &t.spec,
+                        source,
+                    },
+                );
+            }
+        }
+        for (ns, name, t, source) in &self.cell {
+            if ns == namespace {
+                catalog.cell.insert(
+                    name,
+                    Found {
+                        spec: &t.spec,
+                        source,
+                    },
+                );
+            }
+        }
+        for (ns, name, t, source) in &self.shard {
+            if ns == namespace {
+                catalog.shard.insert(
+                    name,
+                    Found {
+                        spec: &t.spec,
+                        source,
+                    },
+                );
+            }
+        }
+        catalog
+    }
+}
+
+/// The MultigresClusters of the previous version, by namespace and name.
+fn previous_clusters(
+    previous: &[Input],
+    options: &Options,
+) -> BTreeMap<(String, String), LoadedObject> {
+    let (_, loaded, _) = load::load(previous, &options.limits);
+    loaded
+        .into_iter()
+        .filter(|o| o.kind == Some(Kind::MultigresCluster))
+        .filter_map(|o| {
+            let namespace = o.namespace.clone().or_else(|| options.namespace.clone())?;
+            Some(((namespace, o.name.clone()), o))
+        })
+        .collect()
+}

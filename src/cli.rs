@@ -1,0 +1,349 @@
+//! The `multigres` command line.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::api::{Kind, crd};
+use crate::compile::{self, Input, InputLimits, Options, Output, diagnostics::Diagnostics, emit};
+use crate::explain;
+use crate::images::ImageSet;
+
+/// Exit codes (also in docs/cli.md).
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_INVALID: u8 = 2;
+pub const EXIT_INTERNAL: u8 = 3;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "multigres",
+    version,
+    about = "Render Multigres clusters into Kubernetes manifests",
+    long_about = "Render Multigres clusters into Kubernetes manifests.\n\n\
+        multigres turns a MultigresCluster and its Core/Cell/ShardTemplates into the \
+        Cell, TableGroup, Shard and TopoServer objects the upstream operator would create, \
+        with the same names, every default written out, byte-identical on every run.\n\n\
+        Start with:  multigres render examples/minimal",
+    after_help = "Exit codes: 0 success, 2 invalid input or usage, 3 internal error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Render clusters and templates into manifests (YAML on stdout).
+    ///
+    /// Prints every input object unchanged plus the generated children. Objects
+    /// carrying `app.kubernetes.io/managed-by: multigres-operator` are taken to be a
+    /// previous render and replaced. On any error nothing is printed on stdout and
+    /// the diagnostics go to stderr.
+    Render(RenderArgs),
+    /// Show which layer of the template chain supplied a field, and where.
+    ///
+    /// Example: multigres explain examples/templated --field
+    /// Shard/standard-ha-cluster-postgres-default-0-inf-27bb51b3:spec.pools.main-app.replicasPerCell
+    ///
+    /// Leave out `:FIELD` to list every field of the object with its source.
+    Explain(ExplainArgs),
+    /// Check inputs without printing manifests (exit 2 on errors).
+    ///
+    /// With --previous, the inputs are judged as an update of the previous
+    /// version: append-only lists, immutable backup encryption, storage that
+    /// must not shrink, etcd replicas that must not change.
+    Validate(ValidateArgs),
+    /// Print the eight CustomResourceDefinitions.
+    Crds(CrdsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct InputArgs {
+    /// Files or directories (searched recursively for .yaml, .yml, .json); `-` reads stdin.
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Namespace of objects that set none.
+    #[arg(short, long)]
+    pub namespace: Option<String>,
+    /// Image of a component, COMPONENT=IMAGE (repeatable). Components: multigateway,
+    /// multiorch, multipooler, multiadmin, multiadminWeb, postgres, etcd, postgresExporter.
+    #[arg(long = "image", value_name = "COMPONENT=IMAGE")]
+    pub images: Vec<String>,
+    /// A YAML file mapping components to images (kept in Git); --image wins over it.
+    #[arg(long = "images-file", value_name = "FILE")]
+    pub images_file: Option<PathBuf>,
+    /// Largest accepted input file, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = InputLimits::default().max_input_bytes)]
+    pub max_input_bytes: usize,
+    /// Most objects accepted over all inputs.
+    #[arg(long, value_name = "COUNT", default_value_t = InputLimits::default().max_objects)]
+    pub max_objects: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Format::Yaml)]
+    pub format: Format,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// A YAML stream, one document per object.
+    Yaml,
+    /// One JSON `v1/List` holding every object.
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// KIND/NAME[:FIELD], e.g. Cell/minimal-zone-a-96c88ae0:spec.multigateway.replicas
+    /// (KIND is case-insensitive; NAME may be namespace/name).
+    #[arg(long, value_name = "KIND/NAME[:FIELD]")]
+    pub field: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// The previous version of the inputs (files or directories), for update checks.
+    #[arg(long, value_name = "PATH")]
+    pub previous: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct CrdsArgs {
+    /// Write one file per CRD into this directory instead of printing.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Render(args) => render(&args),
+        Command::Explain(args) => explain_command(&args),
+        Command::Validate(args) => validate(&args),
+        Command::Crds(args) => crds(&args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(EXIT_INVALID)
+        }
+    }
+}
+
+fn render(args: &RenderArgs) -> Result<u8, String> {
+    let (inputs, options) = read_inputs(&args.input)?;
+    let output = compile::compile(&inputs, &options);
+    if report(&output.diagnostics) {
+        return Ok(EXIT_INVALID);
+    }
+    let text = match args.format {
+        Format::Yaml => emit::to_yaml(&output.objects),
+        Format::Json => emit::to_json(&output.objects),
+    };
+    write_stdout(&text)?;
+    Ok(EXIT_OK)
+}
+
+fn explain_command(args: &ExplainArgs) -> Result<u8, String> {
+    let query = explain::Query::parse(&args.field)?;
+    let (inputs, options) = read_inputs(&args.input)?;
+    let output = compile::compile(&inputs, &options);
+    if report(&output.diagnostics) {
+        return Ok(EXIT_INVALID);
+    }
+    let text = explain::explain(&output, &query, options.namespace.as_deref())?;
+    write_stdout(&text)?;
+    Ok(EXIT_OK)
+}
+
+fn validate(args: &ValidateArgs) -> Result<u8, String> {
+    let (inputs, options) = read_inputs(&args.input)?;
+    let previous = read_paths(&args.previous)?;
+    let output: Output = compile::compile_with_previous(&inputs, &previous, &options);
+    if report(&output.diagnostics) {
+        return Ok(EXIT_INVALID);
+    }
+    eprintln!("{} objects valid", output.objects.len());
+    Ok(EXIT_OK)
+}
+
+fn crds(args: &CrdsArgs) -> Result<u8, String> {
+    match &args.output_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            for kind in Kind::ALL {
+                let path = dir.join(crd::file_name(kind));
+                std::fs::write(&path, crd_yaml(kind))
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            }
+        }
+        None => {
+            let text: String = Kind::ALL
+                .into_iter()
+                .map(|k| format!("---\n{}", crd_yaml(k)))
+                .collect();
+            write_stdout(&text)?;
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+/// One CRD as the YAML `crds/` keeps.
+pub fn crd_yaml(kind: Kind) -> String {
+    emit::yaml(&crd::crd(kind))
+}
+
+/// Prints diagnostics to stderr; returns whether any is an error.
+fn report(diagnostics: &Diagnostics) -> bool {
+    let mut stderr = std::io::stderr().lock();
+    for d in &diagnostics.0 {
+        let _ = writeln!(stderr, "{d}");
+    }
+    let errors = diagnostics.errors().count();
+    if errors > 0 {
+        let _ = writeln!(stderr, "{errors} error(s); nothing rendered");
+    }
+    errors > 0
+}
+
+fn write_stdout(text: &str) -> Result<(), String> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Ok(()),
+        // A closed pipe (`| head`) is the reader's choice, not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(format!("cannot write output: {e}")),
+    }
+}
+
+fn read_inputs(args: &InputArgs) -> Result<(Vec<Input>, Options), String> {
+    let mut images = ImageSet::default();
+    if let Some(path) = &args.images_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        images
+            .apply_file(&path.display().to_string(), &text)
+            .map_err(|e| e.to_string())?;
+    }
+    for flag in &args.images {
+        images.apply_flag(flag).map_err(|e| e.to_string())?;
+    }
+    if let Some(namespace) = &args.namespace
+        && !crate::compile::validate::is_dns_subdomain(namespace)
+    {
+        return Err(format!(
+            "--namespace {namespace:?} is not a valid namespace name"
+        ));
+    }
+    let limits = InputLimits {
+        max_input_bytes: args.max_input_bytes,
+        max_objects: args.max_objects,
+        ..InputLimits::default()
+    };
+    let inputs = read_paths_limited(&args.paths, limits.max_input_bytes)?;
+    Ok((
+        inputs,
+        Options {
+            namespace: args.namespace.clone(),
+            images,
+            limits,
+        },
+    ))
+}
+
+fn read_paths(paths: &[PathBuf]) -> Result<Vec<Input>, String> {
+    read_paths_limited(paths, InputLimits::default().max_input_bytes)
+}
+
+/// Reads files, directories (recursively, sorted) and `-` (stdin). A file
+/// larger than `max_bytes` is read only up to the limit plus one byte, so the
+/// compiler reports it without the whole file in memory.
+fn read_paths_limited(paths: &[PathBuf], max_bytes: usize) -> Result<Vec<Input>, String> {
+    let mut inputs = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .take(max_bytes as u64 + 1)
+                .read_to_end(&mut bytes)
+                .map_err(|e| format!("cannot read stdin: {e}"))?;
+            inputs.push(Input::new("-", bytes));
+            continue;
+        }
+        let metadata =
+            std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if metadata.is_dir() {
+            let mut files = Vec::new();
+            collect_dir(path, &mut files)?;
+            if files.is_empty() {
+                return Err(format!(
+                    "{} holds no .yaml, .yml or .json files",
+                    path.display()
+                ));
+            }
+            for file in files {
+                inputs.push(read_file(&file, max_bytes)?);
+            }
+        } else {
+            inputs.push(read_file(path, max_bytes)?);
+        }
+    }
+    Ok(inputs)
+}
+
+fn read_file(path: &Path, max_bytes: usize) -> Result<Input, String> {
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(max_bytes as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok(Input::new(path.display().to_string(), bytes))
+}
+
+/// Manifest files under `dir`, sorted, skipping hidden entries and not
+/// following symbolic links to directories (no cycles).
+fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        let hidden = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'));
+        if hidden {
+            continue;
+        }
+        let metadata = std::fs::symlink_metadata(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if metadata.is_dir() {
+            collect_dir(&path, out)?;
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml" | "json")
+        ) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,263 @@
+//! The image set: which image each component runs when the cluster does not
+//! pin one. A compiled-in default set, overridden by `--image` flags or an
+//! images file kept in Git (never by the environment, so renders are
+//! reproducible).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use sha2::{Digest, Sha256};
+
+/// Components with an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Component {
+    Multigateway,
+    Multiorch,
+    Multipooler,
+    Multiadmin,
+    MultiadminWeb,
+    /// pgctld with PostgreSQL 17 and pgBackRest.
+    Postgres,
+    Etcd,
+    PostgresExporter,
+}
+
+impl Component {
+    pub const ALL: [Component; 8] = [
+        Component::Multigateway,
+        Component::Multiorch,
+        Component::Multipooler,
+        Component::Multiadmin,
+        Component::MultiadminWeb,
+        Component::Postgres,
+        Component::Etcd,
+        Component::PostgresExporter,
+    ];
+
+    /// The key used in `spec.images`, `--image` and images files.
+    pub fn key(self) -> &'static str {
+        match self {
+            Component::Multigateway => "multigateway",
+            Component::Multiorch => "multiorch",
+            Component::Multipooler => "multipooler",
+            Component::Multiadmin => "multiadmin",
+            Component::MultiadminWeb => "multiadminWeb",
+            Component::Postgres => "postgres",
+            Component::Etcd => "etcd",
+            Component::PostgresExporter => "postgresExporter",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Component> {
+        Component::ALL.into_iter().find(|c| c.key() == key)
+    }
+
+    /// The upstream operator's compiled-in image (`operator-api.md` §9.1).
+    pub fn default_image(self) -> &'static str {
+        match self {
+            Component::Multigateway
+            | Component::Multiorch
+            | Component::Multipooler
+            | Component::Multiadmin => "ghcr.io/multigres/multigres:sha-66d2310",
+            Component::MultiadminWeb => "ghcr.io/multigres/multiadmin-web:sha-64da1ab",
+            Component::Postgres => "ghcr.io/multigres/pgctld:sha-66d2310",
+            Component::Etcd => "gcr.io/etcd-development/etcd:v3.6.7",
+            Component::PostgresExporter => "quay.io/prometheuscommunity/postgres-exporter:v0.20.1",
+        }
+    }
+}
+
+impl fmt::Display for Component {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+/// One image and where it was chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chosen {
+    pub image: String,
+    /// `compiled-in default`, `--image flag`, `images file images.yaml:3`.
+    pub from: String,
+}
+
+/// The images of every component.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageSet {
+    images: BTreeMap<Component, Chosen>,
+}
+
+impl Default for ImageSet {
+    fn default() -> Self {
+        let images = Component::ALL
+            .into_iter()
+            .map(|c| {
+                let chosen = Chosen {
+                    image: c.default_image().into(),
+                    from: "compiled-in default".into(),
+                };
+                (c, chosen)
+            })
+            .collect();
+        Self { images }
+    }
+}
+
+/// A problem with an `--image` value or an images file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageError(pub String);
+
+impl fmt::Display for ImageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl ImageSet {
+    pub fn get(&self, component: Component) -> &Chosen {
+        // Every component is present from construction on.
+        &self.images[&component]
+    }
+
+    pub fn image(&self, component: Component) -> &str {
+        &self.get(component).image
+    }
+
+    pub fn set(&mut self, component: Component, image: impl Into<String>, from: impl Into<String>) {
+        self.images.insert(
+            component,
+            Chosen {
+                image: image.into(),
+                from: from.into(),
+            },
+        );
+    }
+
+    /// Applies `COMPONENT=REF` from the command line.
+    pub fn apply_flag(&mut self, flag: &str) -> Result<(), ImageError> {
+        let (key, image) = flag
+            .split_once('=')
+            .ok_or_else(|| ImageError(format!("--image {flag:?}: expected COMPONENT=IMAGE")))?;
+        let component = component_for(key.trim(), &format!("--image {flag:?}"))?;
+        check_reference(image.trim(), &format!("--image {flag:?}"))?;
+        self.set(component, image.trim(), "--image flag");
+        Ok(())
+    }
+
+    /// Applies an images file: a YAML mapping from component to image.
+    pub fn apply_file(&mut self, name: &str, text: &str) -> Result<(), ImageError> {
+        let limits = crate::compile::yaml::Limits::default();
+        let docs = crate::compile::yaml::parse_stream(text, &limits).map_err(|err| {
+            ImageError(format!(
+                "{name}:{}:{}: {}",
+                err.pos.line, err.pos.col, err.message
+            ))
+        })?;
+        let [doc] = docs.as_slice() else {
+            return Err(ImageError(format!(
+                "{name}: expected one YAML document mapping components to images"
+            )));
+        };
+        let Some(map) = doc.value.as_object() else {
+            return Err(ImageError(format!(
+                "{name}: expected a mapping from component to image"
+            )));
+        };
+        for (key, value) in map {
+            let pos = doc.spans.key_pos(&format!("/{key}"));
+            let place = format!("{name}:{}:{}", pos.line, pos.col);
+            let component = component_for(key, &place)?;
+            let image = value.as_str().ok_or_else(|| {
+                ImageError(format!("{place}: the image of {key} must be a string"))
+            })?;
+            check_reference(image, &place)?;
+            self.set(component, image, format!("images file {place}"));
+        }
+        Ok(())
+    }
+
+    /// The upstream image-set revision: SHA-256 over the sorted
+    /// `component=image` lines of the six operator-managed components, 12 hex
+    /// digits (`operator-api.md` §10).
+    pub fn revision(&self) -> String {
+        let mut lines: Vec<String> = [
+            ("multiadmin", Component::Multiadmin),
+            ("multiadminweb", Component::MultiadminWeb),
+            ("multigateway", Component::Multigateway),
+            ("multiorch", Component::Multiorch),
+            ("multipooler", Component::Multipooler),
+            ("postgres", Component::Postgres),
+        ]
+        .iter()
+        .map(|(key, c)| format!("{key}={}", self.image(*c)))
+        .collect();
+        lines.sort();
+        let digest = Sha256::digest(lines.join("\n").as_bytes());
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()[..12]
+            .to_owned()
+    }
+}
+
+fn component_for(key: &str, place: &str) -> Result<Component, ImageError> {
+    Component::from_key(key).ok_or_else(|| {
+        let keys: Vec<&str> = Component::ALL.iter().map(|c| c.key()).collect();
+        let hint = crate::compile::load::did_you_mean(key, keys.iter().copied())
+            .map(|k| format!("did you mean {k}? "))
+            .unwrap_or_default();
+        ImageError(format!(
+            "{place}: unknown component {key:?}; {hint}components are {}",
+            keys.join(", ")
+        ))
+    })
+}
+
+fn check_reference(image: &str, place: &str) -> Result<(), ImageError> {
+    let valid = !image.is_empty()
+        && image.len() <= 512
+        && !image.chars().any(|c| c.is_whitespace() || c.is_control());
+    if valid {
+        Ok(())
+    } else {
+        Err(ImageError(format!(
+            "{place}: {image:?} is not an image reference"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_revision_matches_upstream() {
+        assert_eq!(ImageSet::default().revision(), "51818592d94d");
+    }
+
+    #[test]
+    fn flags_and_files() {
+        let mut set = ImageSet::default();
+        set.apply_flag("multiorch=example.com/orch:1").unwrap();
+        assert_eq!(set.image(Component::Multiorch), "example.com/orch:1");
+        assert_eq!(set.get(Component::Multiorch).from, "--image flag");
+        let err = set.apply_flag("multiorc=x").unwrap_err();
+        assert!(err.0.contains("did you mean multiorch?"), "{err}");
+        assert!(set.apply_flag("postgres").is_err());
+        set.apply_file(
+            "images.yaml",
+            "# pinned\npostgres: example.com/pg:17\netcd: example.com/etcd:3\n",
+        )
+        .unwrap();
+        assert_eq!(
+            set.get(Component::Postgres).from,
+            "images file images.yaml:2:1"
+        );
+        assert_eq!(set.image(Component::Etcd), "example.com/etcd:3");
+        let err = set
+            .apply_file("images.yaml", "postgres: [a]\n")
+            .unwrap_err();
+        assert!(err.0.starts_with("images.yaml:1:1:"), "{err}");
+    }
+}
