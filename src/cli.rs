@@ -186,24 +186,15 @@ fn crds(args: &CrdsArgs) -> Result<u8, String> {
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
             for kind in Kind::ALL {
                 let path = dir.join(crd::file_name(kind));
-                std::fs::write(&path, crd_yaml(kind))
+                std::fs::write(&path, crd::yaml(kind))
                     .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             }
         }
         None => {
-            let text: String = Kind::ALL
-                .into_iter()
-                .map(|k| format!("---\n{}", crd_yaml(k)))
-                .collect();
-            write_stdout(&text)?;
+            write_stdout(&crd::yaml_stream())?;
         }
     }
     Ok(EXIT_OK)
-}
-
-/// One CRD as the YAML `crds/` keeps.
-pub fn crd_yaml(kind: Kind) -> String {
-    emit::yaml(&crd::crd(kind))
 }
 
 /// Prints diagnostics to stderr; returns whether any is an error.

@@ -32,6 +32,16 @@ pub fn crd(kind: Kind) -> Value {
     crd
 }
 
+/// The CRD of `kind` as YAML, as `crds/` keeps it.
+pub fn yaml(kind: Kind) -> String {
+    crate::compile::emit::yaml(&crd(kind))
+}
+
+/// Every CRD as one YAML stream, as `multigres crds` prints it.
+pub fn yaml_stream() -> String {
+    Kind::ALL.into_iter().map(|k| format!("---\n{}", yaml(k))).collect()
+}
+
 /// Every CRD, in [`Kind::ALL`] order.
 pub fn all() -> Vec<Value> {
     Kind::ALL.into_iter().map(crd).collect()
@@ -55,6 +65,9 @@ pub fn plural(kind: Kind) -> String {
 }
 
 fn normalize_crd(kind: Kind, crd: &mut Value) {
+    if let Some(names) = crd.pointer_mut("/spec/names").and_then(Value::as_object_mut) {
+        names.insert("listKind".into(), json!(format!("{}List", kind.name())));
+    }
     let Some(root) = crd.pointer_mut("/spec/versions/0/schema/openAPIV3Schema") else {
         return;
     };

@@ -57,8 +57,12 @@ pub fn to_yaml(objects: &[Object]) -> String {
 /// One value as a YAML document (keys sorted, strings quoted where YAML 1.1
 /// readers such as kubectl would otherwise see another type).
 pub fn yaml(value: &Value) -> String {
+    // Long lines stay on one line (no folding), so that diffs show whole
+    // values; multi-line strings become literal blocks.
+    let mut options = serde_saphyr::SerializerOptions::default();
+    options.folded_wrap_chars = usize::MAX;
     // Serialising a JSON value cannot fail.
-    let mut text = serde_saphyr::to_string(value).unwrap_or_default();
+    let mut text = serde_saphyr::to_string_with_options(value, options).unwrap_or_default();
     if !text.ends_with('\n') {
         text.push('\n');
     }
