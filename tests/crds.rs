@@ -186,3 +186,21 @@ fn glob() {
     assert!(!glob_matches("*.pools{*}.type", "Shard.spec.pools{*}.types"));
     assert!(glob_matches("Cell", "Cell"));
 }
+
+/// `src/api/schemas/` holds what the types generate (descriptions dropped),
+/// embedded because generating it at run time is slow.
+#[test]
+fn embedded_schemas_are_up_to_date() {
+    let bless = std::env::var_os("MULTIGRES_BLESS").is_some();
+    let mut stale = Vec::new();
+    for kind in Kind::ALL {
+        let generated = serde_json::to_string(&crd::generate_schema(kind)).unwrap() + "\n";
+        let path = repo().join("src/api/schemas").join(format!("{}.json", crd::plural(kind)));
+        if bless {
+            std::fs::write(&path, &generated).unwrap();
+        } else if crd::embedded_schema(kind) != generated {
+            stale.push(path.display().to_string());
+        }
+    }
+    assert!(stale.is_empty(), "stale embedded schemas {stale:?}: run `MULTIGRES_BLESS=1 cargo test --test crds`");
+}

@@ -5,6 +5,8 @@
 //! optional fields, integer bounds, quantities as int-or-string with the
 //! Kubernetes pattern, `apiVersion`/`kind`/`metadata` at the root.
 
+use std::sync::OnceLock;
+
 use kube::CustomResourceExt;
 use serde_json::{Map, Value, json};
 
@@ -47,12 +49,55 @@ pub fn all() -> Vec<Value> {
     Kind::ALL.into_iter().map(crd).collect()
 }
 
-/// The `openAPIV3Schema` of `kind`.
-pub fn schema(kind: Kind) -> Value {
-    crd(kind)
+/// The `openAPIV3Schema` of `kind`, without descriptions, as generated.
+pub fn generate_schema(kind: Kind) -> Value {
+    let mut schema = crd(kind)
         .pointer("/spec/versions/0/schema/openAPIV3Schema")
         .cloned()
-        .unwrap_or(Value::Null)
+        .unwrap_or(Value::Null);
+    strip_descriptions(&mut schema);
+    schema
+}
+
+fn strip_descriptions(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            // Only a string `description` is documentation; a property
+            // named "description" would hold an object.
+            if map.get("description").is_some_and(Value::is_string) {
+                map.remove("description");
+            }
+            map.values_mut().for_each(strip_descriptions);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_descriptions),
+        _ => {}
+    }
+}
+
+/// The schema of `kind` the validator uses: [`generate_schema`]'s output,
+/// embedded from `src/api/schemas/` (generating it takes far longer than
+/// reading it; a test keeps the two equal).
+pub fn schema(kind: Kind) -> &'static Value {
+    static SCHEMAS: [OnceLock<Value>; 8] = [const { OnceLock::new() }; 8];
+    let index = Kind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
+    SCHEMAS[index].get_or_init(|| {
+        // The embedded files are written by our own test from our own types.
+        serde_json::from_str(embedded_schema(kind)).unwrap_or(Value::Null)
+    })
+}
+
+/// The embedded schema file of `kind`.
+pub fn embedded_schema(kind: Kind) -> &'static str {
+    match kind {
+        Kind::MultigresCluster => include_str!("schemas/multigresclusters.json"),
+        Kind::CoreTemplate => include_str!("schemas/coretemplates.json"),
+        Kind::CellTemplate => include_str!("schemas/celltemplates.json"),
+        Kind::ShardTemplate => include_str!("schemas/shardtemplates.json"),
+        Kind::Cell => include_str!("schemas/cells.json"),
+        Kind::TableGroup => include_str!("schemas/tablegroups.json"),
+        Kind::Shard => include_str!("schemas/shards.json"),
+        Kind::TopoServer => include_str!("schemas/toposervers.json"),
+    }
 }
 
 /// The file `crds/` keeps the CRD of `kind` in, named as upstream names it.
