@@ -15,11 +15,17 @@ fn render_dir(dir: &str, namespace: Option<&str>) -> Vec<Object> {
             if path.is_dir() {
                 stack.push(path);
             } else {
-                inputs.push(Input::new(path.display().to_string(), std::fs::read(&path).unwrap()));
+                inputs.push(Input::new(
+                    path.display().to_string(),
+                    std::fs::read(&path).unwrap(),
+                ));
             }
         }
     }
-    let options = Options { namespace: namespace.map(Into::into), ..Default::default() };
+    let options = Options {
+        namespace: namespace.map(Into::into),
+        ..Default::default()
+    };
     let output = compile(&inputs, &options);
     assert!(!output.has_errors(), "{}", output.diagnostics);
     output.objects
@@ -30,14 +36,19 @@ fn find<'a>(objects: &'a [Object], kind: &str, name: &str) -> &'a Value {
         .iter()
         .find(|o| o.kind == kind && o.name == name)
         .unwrap_or_else(|| {
-            let names: Vec<_> = objects.iter().map(|o| format!("{}/{}", o.kind, o.name)).collect();
+            let names: Vec<_> = objects
+                .iter()
+                .map(|o| format!("{}/{}", o.kind, o.name))
+                .collect();
             panic!("no {kind}/{name} among {names:?}")
         })
         .value
 }
 
 fn at<'a>(value: &'a Value, pointer: &str) -> &'a Value {
-    value.pointer(pointer).unwrap_or_else(|| panic!("no {pointer} in {value:#}"))
+    value
+        .pointer(pointer)
+        .unwrap_or_else(|| panic!("no {pointer} in {value:#}"))
 }
 
 #[test]
@@ -65,7 +76,10 @@ fn minimal_names_and_specs() {
                 "rootPath": "/multigres/global",
                 "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}}})
     );
-    assert_eq!(at(topo, "/spec/pvcDeletionPolicy"), &json!({"whenDeleted": "Delete", "whenScaled": "Delete"}));
+    assert_eq!(
+        at(topo, "/spec/pvcDeletionPolicy"),
+        &json!({"whenDeleted": "Delete", "whenScaled": "Delete"})
+    );
 
     let cell = find(&objects, "Cell", "minimal-zone-a-96c88ae0");
     assert_eq!(
@@ -84,11 +98,20 @@ fn minimal_names_and_specs() {
 
     let tg = find(&objects, "TableGroup", "minimal-postgres-default-f7d4ad4a");
     assert_eq!(at(tg, "/spec/default"), &json!(true));
-    assert_eq!(at(tg, "/spec/cellTopologyLabels"), &json!({"zone-a": {"topology.k8s.aws/zone-id": "us-central1-a"}}));
+    assert_eq!(
+        at(tg, "/spec/cellTopologyLabels"),
+        &json!({"zone-a": {"topology.k8s.aws/zone-id": "us-central1-a"}})
+    );
     assert_eq!(at(tg, "/spec/durabilityPolicy"), &json!("AT_LEAST_2"));
     assert_eq!(at(tg, "/spec/shards/0/multiorch/cells"), &json!(["zone-a"]));
-    assert_eq!(at(tg, "/spec/shards/0/pools/default/cells"), &json!(["zone-a"]));
-    assert_eq!(at(tg, "/spec/shards/0/pools/default/replicasPerCell"), &json!(2));
+    assert_eq!(
+        at(tg, "/spec/shards/0/pools/default/cells"),
+        &json!(["zone-a"])
+    );
+    assert_eq!(
+        at(tg, "/spec/shards/0/pools/default/replicasPerCell"),
+        &json!(2)
+    );
 
     let shard = find(&objects, "Shard", "minimal-postgres-default-0-inf-1e3c045c");
     assert_eq!(at(shard, "/spec/replicas"), &json!(2));
@@ -107,7 +130,10 @@ fn minimal_names_and_specs() {
         at(shard, "/spec/backup"),
         &json!({"type": "filesystem", "filesystem": {"path": "/backups", "storage": {"size": "10Gi"}}})
     );
-    assert_eq!(at(shard, "/spec/topologyPruning"), &json!({"enabled": true}));
+    assert_eq!(
+        at(shard, "/spec/topologyPruning"),
+        &json!({"enabled": true})
+    );
     assert_eq!(at(shard, "/spec/postgresSuperuser"), &json!("postgres"));
 }
 
@@ -121,14 +147,28 @@ fn templated_values_come_from_the_templates() {
                 "storage": {"size": "10Gi", "class": "standard"}, "rootPath": "/multigres/global",
                 "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}}})
     );
-    for (name, cell) in [("standard-ha-cluster-az1-4955dd37", "az1"), ("standard-ha-cluster-az2-d74e6dfc", "az2")] {
+    for (name, cell) in [
+        ("standard-ha-cluster-az1-4955dd37", "az1"),
+        ("standard-ha-cluster-az2-d74e6dfc", "az2"),
+    ] {
         let cell_object = find(&objects, "Cell", name);
         assert_eq!(at(cell_object, "/spec/name"), &json!(cell));
         assert_eq!(at(cell_object, "/spec/multigateway/replicas"), &json!(2));
-        assert_eq!(at(cell_object, "/spec/multigateway/buffer/enabled"), &json!(true));
-        assert!(cell_object.pointer("/spec/multigateway/affinity/podAntiAffinity").is_some());
+        assert_eq!(
+            at(cell_object, "/spec/multigateway/buffer/enabled"),
+            &json!(true)
+        );
+        assert!(
+            cell_object
+                .pointer("/spec/multigateway/affinity/podAntiAffinity")
+                .is_some()
+        );
     }
-    let shard = find(&objects, "Shard", "standard-ha-cluster-postgres-default-0-inf-27bb51b3");
+    let shard = find(
+        &objects,
+        "Shard",
+        "standard-ha-cluster-postgres-default-0-inf-27bb51b3",
+    );
     assert_eq!(at(shard, "/spec/multiorch/cells"), &json!(["az1", "az2"]));
     assert_eq!(at(shard, "/spec/multiorch/replicas"), &json!(1));
     assert_eq!(
@@ -138,10 +178,20 @@ fn templated_values_come_from_the_templates() {
     let pool = at(shard, "/spec/pools/main-app");
     assert_eq!(at(pool, "/cells"), &json!(["az1", "az2"]));
     assert_eq!(at(pool, "/replicasPerCell"), &json!(4));
-    assert_eq!(at(pool, "/storage"), &json!({"class": "standard", "size": "100Gi"}));
+    assert_eq!(
+        at(pool, "/storage"),
+        &json!({"class": "standard", "size": "100Gi"})
+    );
     assert_eq!(at(pool, "/type"), &json!("readWrite"));
     assert_eq!(at(shard, "/spec/replicas"), &json!(8));
-    assert!(find(&objects, "TableGroup", "standard-ha-cluster-postgres-default-10b0d3d9").is_object());
+    assert!(
+        find(
+            &objects,
+            "TableGroup",
+            "standard-ha-cluster-postgres-default-10b0d3d9"
+        )
+        .is_object()
+    );
 }
 
 #[test]
@@ -152,13 +202,20 @@ fn inline_sample_names() {
     let shard = find(&objects, "Shard", "inline-postgres-default-0-inf-6245c788");
     assert_eq!(at(shard, "/spec/pools/main/replicasPerCell"), &json!(5));
     let cell = find(&objects, "Cell", "inline-z1-42ad6e9b");
-    assert_eq!(at(cell, "/spec/multigateway/buffer"), &json!({"enabled": true, "window": "20s", "maxFailoverDuration": "20s"}));
+    assert_eq!(
+        at(cell, "/spec/multigateway/buffer"),
+        &json!({"enabled": true, "window": "20s", "maxFailoverDuration": "20s"})
+    );
 }
 
 #[test]
 fn external_topology_is_referenced_verbatim_and_local_etcd_is_generated() {
     let objects = render_dir("examples/external-etcd", None);
-    assert!(!objects.iter().any(|o| o.kind == "TopoServer" && o.name == "ext-etcd-global-topo"));
+    assert!(
+        !objects
+            .iter()
+            .any(|o| o.kind == "TopoServer" && o.name == "ext-etcd-global-topo")
+    );
     let names = multigres::names::ClusterNames::new("ext-etcd", "default");
     let cell = find(&objects, "Cell", &names.cell("zone-a"));
     assert_eq!(
@@ -166,8 +223,14 @@ fn external_topology_is_referenced_verbatim_and_local_etcd_is_generated() {
         &json!({"address": "http://external-etcd-service.default.svc:2379", "rootPath": "/multigres/global", "implementation": "etcd"})
     );
     let local = find(&objects, "TopoServer", &names.local_topo("zone-b-isolated"));
-    assert_eq!(at(local, "/spec/etcd/rootPath"), &json!("/multigres/zone-b-isolated"));
-    assert_eq!(at(local, "/metadata/labels/app.kubernetes.io~1component"), &json!("local-topo"));
+    assert_eq!(
+        at(local, "/spec/etcd/rootPath"),
+        &json!("/multigres/zone-b-isolated")
+    );
+    assert_eq!(
+        at(local, "/metadata/labels/app.kubernetes.io~1component"),
+        &json!("local-topo")
+    );
     // The demo etcd Deployment and Service of the sample pass through unchanged.
     find(&objects, "Deployment", "external-etcd");
     find(&objects, "Service", "external-etcd-service");

@@ -127,6 +127,24 @@ struct Verdicts {
     excluded: Vec<String>,
 }
 
+/// Where our validator reports a rule's failure: the node it sits on, except
+/// the root rule on the cluster name, reported at `metadata.name` so that the
+/// diagnostic points at the name rather than at `apiVersion`.
+fn reported_path(result: &kube_cel::ValidationError) -> String {
+    if result.rule == rules::CLUSTER_NAME_LENGTH.rule && result.field_path.is_empty() {
+        "metadata.name".to_owned()
+    } else {
+        result.field_path.clone()
+    }
+}
+
+/// Judges `object` (as an update of `old`, when given) both ways.
+///
+/// On update, kube-cel pairs list items with their old versions by index,
+/// while the API server and `admit` pair items of `x-kubernetes-list-type:
+/// map` lists by their keys. The two agree as long as the items keep their
+/// order, which every transition case of the corpus does; a case that
+/// reorders items would compare kube-cel's pairing, not the API server's.
 fn judge(kind: Kind, object: &Value, old: Option<&Value>) -> Result<Verdicts, String> {
     let admitted = admit(kind, object, old);
     let mut ours: Vec<Rejection> = admitted
@@ -157,7 +175,7 @@ fn judge(kind: Kind, object: &Value, old: Option<&Value>) -> Result<Verdicts, St
         let known = rules::by_text(&result.rule);
         match (&result.kind, known) {
             (ErrorKind::ValidationFailure, _) => {
-                cel.push((result.message.clone(), result.field_path.clone()));
+                cel.push((result.message.clone(), reported_path(&result)));
             }
             // A rule that errors rejects the object on the API server as
             // surely as one that fails, only with a CEL error instead of the
@@ -166,7 +184,7 @@ fn judge(kind: Kind, object: &Value, old: Option<&Value>) -> Result<Verdicts, St
             (ErrorKind::EvaluationError | ErrorKind::InvalidResult, Some(rule))
                 if !touches(&result, &ill_typed) =>
             {
-                cel.push((rule.message.to_owned(), result.field_path.clone()));
+                cel.push((rule.message.to_owned(), reported_path(&result)));
             }
             // ...except on a node that holds (or is) a value of the wrong
             // type: CEL then errors on the type (e.g. `"4" % 2`), while our
@@ -319,20 +337,17 @@ fn subjects() -> Vec<Subject> {
 fn crd_rules_and_rust_rules_agree_on_every_object() {
     let subjects = subjects();
     let mut disagreements = Vec::new();
-    let mut compared = 0;
-    let mut rejected = 0;
-    let mut excluded = Vec::new();
+    let mut rejected_by: BTreeMap<String, usize> = BTreeMap::new();
     for subject in &subjects {
         match judge(subject.kind, &subject.value, subject.old.as_ref()) {
             Ok(verdicts) => {
-                compared += 1;
-                rejected += usize::from(!verdicts.cel.is_empty());
-                excluded.extend(
-                    verdicts
-                        .excluded
-                        .iter()
-                        .map(|e| format!("{}: {e}", subject.origin)),
-                );
+                for (message, _) in &verdicts.cel {
+                    *rejected_by.entry(message.clone()).or_default() += 1;
+                }
+                for excluded in &verdicts.excluded {
+                    // Listed, never silent (see `judge`).
+                    eprintln!("left out: {}: {excluded}", subject.origin);
+                }
                 if verdicts.ours != verdicts.cel {
                     disagreements.push(format!(
                         "{}\n  crds/ (kube-cel): {:?}\n  api::rules:       {:?}",
@@ -350,16 +365,15 @@ fn crd_rules_and_rust_rules_agree_on_every_object() {
         subjects.len(),
         disagreements.join("\n")
     );
-    // The oracle must have something to judge: every CEL case is rejected.
+    // The comparison means something only if every rule rejected something.
+    let unexercised: Vec<String> = rules::ALL
+        .iter()
+        .filter(|r| !rejected_by.contains_key(r.message))
+        .map(|r| format!("{} ({})", r.code, r.message))
+        .collect();
     assert!(
-        compared > 80 && rejected >= rules::ALL.len(),
-        "compared {compared}, rejected {rejected}"
-    );
-    // Exclusions are rare and listed, never silent.
-    assert!(
-        excluded.len() <= 4,
-        "too many kube-cel results left out:\n{}",
-        excluded.join("\n")
+        unexercised.is_empty(),
+        "no object of tests/invalid/ or examples/ is rejected by: {unexercised:#?}"
     );
 }
 

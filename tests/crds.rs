@@ -13,8 +13,10 @@ fn repo() -> PathBuf {
 }
 
 fn read_yaml(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let mut docs = parse_stream(&text, &Limits::default()).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let mut docs = parse_stream(&text, &Limits::default())
+        .unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
     assert_eq!(docs.len(), 1, "{} should hold one CRD", path.display());
     docs.remove(0).value
 }
@@ -31,23 +33,52 @@ fn crds_directory_is_up_to_date() {
         );
     }
     let files = std::fs::read_dir(repo().join("crds")).unwrap().count();
-    assert_eq!(files, Kind::ALL.len(), "crds/ holds exactly one file per kind");
+    assert_eq!(
+        files,
+        Kind::ALL.len(),
+        "crds/ holds exactly one file per kind"
+    );
 }
 
 #[test]
 fn crds_carry_every_cel_rule_of_the_api() {
     let stream = crd::yaml_stream();
     for rule in multigres::api::rules::ALL {
-        assert!(stream.contains(rule.message), "no CRD carries {} ({})", rule.code, rule.message);
+        assert!(
+            stream.contains(rule.message),
+            "no CRD carries {} ({})",
+            rule.code,
+            rule.message
+        );
     }
 }
 
 /// Properties compared between upstream and our schemas.
 const COMPARED: &[&str] = &[
-    "type", "format", "enum", "allOf", "anyOf", "oneOf", "minimum", "maximum", "minLength", "maxLength",
-    "minItems", "maxItems", "minProperties", "maxProperties", "pattern", "default", "required", "nullable",
-    "x-kubernetes-validations", "x-kubernetes-list-type", "x-kubernetes-list-map-keys", "x-kubernetes-map-type",
-    "x-kubernetes-int-or-string", "x-kubernetes-preserve-unknown-fields",
+    "type",
+    "format",
+    "enum",
+    "allOf",
+    "anyOf",
+    "oneOf",
+    "minimum",
+    "maximum",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "minProperties",
+    "maxProperties",
+    "pattern",
+    "default",
+    "required",
+    "nullable",
+    "x-kubernetes-validations",
+    "x-kubernetes-list-type",
+    "x-kubernetes-list-map-keys",
+    "x-kubernetes-map-type",
+    "x-kubernetes-int-or-string",
+    "x-kubernetes-preserve-unknown-fields",
 ];
 
 /// Flattens a schema to `path -> property -> value` (`[]` items, `{*}` map values).
@@ -87,13 +118,17 @@ fn crd_facts(crd: &Value) -> BTreeMap<String, Value> {
         ("scope".into(), crd["spec"]["scope"].clone()),
         ("version".into(), version["name"].clone()),
         ("subresources".into(), version["subresources"].clone()),
-        ("printerColumns".into(), version["additionalPrinterColumns"].clone()),
+        (
+            "printerColumns".into(),
+            version["additionalPrinterColumns"].clone(),
+        ),
     ])
 }
 
 /// `(path glob, property)` pairs from the exceptions table of docs/compatibility.md.
 fn exceptions() -> Vec<(String, String)> {
-    let doc = std::fs::read_to_string(repo().join("docs/compatibility.md")).expect("docs/compatibility.md");
+    let doc = std::fs::read_to_string(repo().join("docs/compatibility.md"))
+        .expect("docs/compatibility.md");
     let table = doc
         .split("<!-- crd-parity-exceptions -->")
         .nth(1)
@@ -103,9 +138,13 @@ fn exceptions() -> Vec<(String, String)> {
         .skip_while(|l| !l.starts_with('|'))
         .take_while(|l| l.starts_with('|'))
         .filter_map(|line| {
-            let cells: Vec<&str> = line.split('|').map(|c| c.trim().trim_matches('`')).collect();
+            let cells: Vec<&str> = line
+                .split('|')
+                .map(|c| c.trim().trim_matches('`'))
+                .collect();
             let (path, property) = (cells.get(1)?, cells.get(2)?);
-            (!path.is_empty() && *path != "Path" && !path.starts_with("---")).then(|| ((*path).to_owned(), (*property).to_owned()))
+            (!path.is_empty() && *path != "Path" && !path.starts_with("---"))
+                .then(|| ((*path).to_owned(), (*property).to_owned()))
         })
         .collect()
 }
@@ -116,12 +155,16 @@ fn glob_matches(glob: &str, text: &str) -> bool {
     let mut rest = text;
     for (i, part) in parts.iter().enumerate() {
         if i == 0 {
-            let Some(r) = rest.strip_prefix(part) else { return false };
+            let Some(r) = rest.strip_prefix(part) else {
+                return false;
+            };
             rest = r;
         } else if i == parts.len() - 1 {
             return rest.ends_with(part);
         } else {
-            let Some(at) = rest.find(part) else { return false };
+            let Some(at) = rest.find(part) else {
+                return false;
+            };
             rest = &rest[at + part.len()..];
         }
     }
@@ -131,7 +174,11 @@ fn glob_matches(glob: &str, text: &str) -> bool {
 #[test]
 fn schemas_match_upstream_except_listed_differences() {
     let upstream_dir = repo().join("../shared/upstream/crds");
-    assert!(upstream_dir.is_dir(), "{} is missing: CI checks out ../shared beside the repository", upstream_dir.display());
+    assert!(
+        upstream_dir.is_dir(),
+        "{} is missing: CI checks out ../shared beside the repository",
+        upstream_dir.display()
+    );
     let exceptions = exceptions();
     let mut used = vec![false; exceptions.len()];
     let mut differences = Vec::new();
@@ -141,18 +188,34 @@ fn schemas_match_upstream_except_listed_differences() {
         for (fact, theirs) in crd_facts(&upstream) {
             let mine = crd_facts(&ours).remove(&fact).unwrap_or_default();
             if theirs != mine {
-                differences.push((format!("{}", kind.name()), fact, format!("upstream {theirs}, ours {mine}")));
+                differences.push((
+                    kind.name().to_owned(),
+                    fact,
+                    format!("upstream {theirs}, ours {mine}"),
+                ));
             }
         }
         let mut up = BTreeMap::new();
         let mut us = BTreeMap::new();
-        flatten(&upstream["spec"]["versions"][0]["schema"]["openAPIV3Schema"], kind.name().into(), &mut up);
-        flatten(&ours["spec"]["versions"][0]["schema"]["openAPIV3Schema"], kind.name().into(), &mut us);
+        flatten(
+            &upstream["spec"]["versions"][0]["schema"]["openAPIV3Schema"],
+            kind.name().into(),
+            &mut up,
+        );
+        flatten(
+            &ours["spec"]["versions"][0]["schema"]["openAPIV3Schema"],
+            kind.name().into(),
+            &mut us,
+        );
         let paths: std::collections::BTreeSet<&String> = up.keys().chain(us.keys()).collect();
         for path in paths {
             match (up.get(path), us.get(path)) {
-                (Some(_), None) => differences.push((path.clone(), "presence".into(), "missing in ours".into())),
-                (None, Some(_)) => differences.push((path.clone(), "presence".into(), "extra in ours".into())),
+                (Some(_), None) => {
+                    differences.push((path.clone(), "presence".into(), "missing in ours".into()))
+                }
+                (None, Some(_)) => {
+                    differences.push((path.clone(), "presence".into(), "extra in ours".into()))
+                }
                 (Some(a), Some(b)) => {
                     for key in COMPARED {
                         if a.get(*key) != b.get(*key) {
@@ -170,20 +233,38 @@ fn schemas_match_upstream_except_listed_differences() {
     }
     let mut unexplained = Vec::new();
     for (path, property, detail) in &differences {
-        match exceptions.iter().position(|(glob, prop)| prop == property && glob_matches(glob, path)) {
+        match exceptions
+            .iter()
+            .position(|(glob, prop)| prop == property && glob_matches(glob, path))
+        {
             Some(i) => used[i] = true,
             None => unexplained.push(format!("{path} [{property}]: {detail}")),
         }
     }
-    assert!(unexplained.is_empty(), "differences not listed in docs/compatibility.md:\n{}", unexplained.join("\n"));
-    let stale: Vec<_> = exceptions.iter().zip(&used).filter(|(_, u)| !**u).map(|(e, _)| e).collect();
-    assert!(stale.is_empty(), "docs/compatibility.md lists differences that no longer exist: {stale:?}");
+    assert!(
+        unexplained.is_empty(),
+        "differences not listed in docs/compatibility.md:\n{}",
+        unexplained.join("\n")
+    );
+    let stale: Vec<_> = exceptions
+        .iter()
+        .zip(&used)
+        .filter(|(_, u)| !**u)
+        .map(|(e, _)| e)
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "docs/compatibility.md lists differences that no longer exist: {stale:?}"
+    );
 }
 
 #[test]
 fn glob() {
     assert!(glob_matches("*.pools{*}.type", "Shard.spec.pools{*}.type"));
-    assert!(!glob_matches("*.pools{*}.type", "Shard.spec.pools{*}.types"));
+    assert!(!glob_matches(
+        "*.pools{*}.type",
+        "Shard.spec.pools{*}.types"
+    ));
     assert!(glob_matches("Cell", "Cell"));
 }
 
@@ -195,12 +276,17 @@ fn embedded_schemas_are_up_to_date() {
     let mut stale = Vec::new();
     for kind in Kind::ALL {
         let generated = serde_json::to_string(&crd::generate_schema(kind)).unwrap() + "\n";
-        let path = repo().join("src/api/schemas").join(format!("{}.json", crd::plural(kind)));
+        let path = repo()
+            .join("src/api/schemas")
+            .join(format!("{}.json", crd::plural(kind)));
         if bless {
             std::fs::write(&path, &generated).unwrap();
         } else if crd::embedded_schema(kind) != generated {
             stale.push(path.display().to_string());
         }
     }
-    assert!(stale.is_empty(), "stale embedded schemas {stale:?}: run `MULTIGRES_BLESS=1 cargo test --test crds`");
+    assert!(
+        stale.is_empty(),
+        "stale embedded schemas {stale:?}: run `MULTIGRES_BLESS=1 cargo test --test crds`"
+    );
 }

@@ -79,11 +79,23 @@ fn examples_render_to_their_golden_files() {
     let mut mismatches = Vec::new();
     for (name, flags) in EXAMPLES {
         let rendered = render(&[format!("examples/{name}")], flags);
-        assert_eq!(rendered.code, 0, "examples/{name} failed:\n{}", rendered.stderr);
+        assert_eq!(
+            rendered.code, 0,
+            "examples/{name} failed:\n{}",
+            rendered.stderr
+        );
         assert!(!rendered.stdout.is_empty());
         let golden = repo().join("golden").join(name);
-        check_or_bless(&golden.join("render.yaml"), &rendered.stdout, &mut mismatches);
-        check_or_bless(&golden.join("warnings.txt"), &rendered.stderr, &mut mismatches);
+        check_or_bless(
+            &golden.join("render.yaml"),
+            &rendered.stdout,
+            &mut mismatches,
+        );
+        check_or_bless(
+            &golden.join("warnings.txt"),
+            &rendered.stderr,
+            &mut mismatches,
+        );
     }
     assert!(
         mismatches.is_empty(),
@@ -101,7 +113,10 @@ fn every_example_has_a_golden_entry() {
         .collect();
     dirs.sort();
     let listed: Vec<String> = EXAMPLES.iter().map(|(n, _)| (*n).to_owned()).collect();
-    assert_eq!(dirs, listed, "tests/golden.rs must list every example directory");
+    assert_eq!(
+        dirs, listed,
+        "tests/golden.rs must list every example directory"
+    );
 }
 
 #[test]
@@ -111,8 +126,14 @@ fn output_is_independent_of_input_order() {
         let forward = render(&paths, flags);
         paths.reverse();
         let backward = render(&paths, flags);
-        assert_eq!(forward.stdout, backward.stdout, "examples/{name}: order changed the output");
+        assert_eq!(
+            forward.stdout, backward.stdout,
+            "examples/{name}: order changed the output"
+        );
         let again = render(&paths, flags);
-        assert_eq!(backward.stdout, again.stdout, "examples/{name}: two runs differ");
+        assert_eq!(
+            backward.stdout, again.stdout,
+            "examples/{name}: two runs differ"
+        );
     }
 }

@@ -41,7 +41,10 @@ pub fn yaml(kind: Kind) -> String {
 
 /// Every CRD as one YAML stream, as `multigres crds` prints it.
 pub fn yaml_stream() -> String {
-    Kind::ALL.into_iter().map(|k| format!("---\n{}", yaml(k))).collect()
+    Kind::ALL
+        .into_iter()
+        .map(|k| format!("---\n{}", yaml(k)))
+        .collect()
 }
 
 /// Every CRD, in [`Kind::ALL`] order.
@@ -110,7 +113,10 @@ pub fn plural(kind: Kind) -> String {
 }
 
 fn normalize_crd(kind: Kind, crd: &mut Value) {
-    if let Some(names) = crd.pointer_mut("/spec/names").and_then(Value::as_object_mut) {
+    if let Some(names) = crd
+        .pointer_mut("/spec/names")
+        .and_then(Value::as_object_mut)
+    {
         names.insert("listKind".into(), json!(format!("{}List", kind.name())));
     }
     let Some(root) = crd.pointer_mut("/spec/versions/0/schema/openAPIV3Schema") else {

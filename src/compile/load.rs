@@ -94,6 +94,23 @@ impl Sources {
             .unwrap_or_default()
     }
 
+    /// Where to report something about the node at `pointer`: the value of
+    /// a scalar, the key of a block mapping or list (whose value starts on a
+    /// later line, at its first entry), the item of a list.
+    pub fn node_pos(&self, source: &ObjectSource, pointer: &str) -> Pos {
+        let found = self
+            .document(source.doc)
+            .and_then(|d| d.spans.find(&format!("{}{pointer}", source.base)));
+        match found {
+            Some((loc, true)) => match loc.key {
+                Some(key) if key.line != loc.value.line => key,
+                _ => loc.value,
+            },
+            Some((loc, false)) => loc.key.unwrap_or(loc.value),
+            None => Pos::default(),
+        }
+    }
+
     /// Whether the document holds a node at exactly `pointer`.
     pub fn has_node(&self, source: &ObjectSource, pointer: &str) -> bool {
         self.document(source.doc)

@@ -212,6 +212,20 @@ pub fn compile_with_previous(inputs: &[Input], previous: &[Input], options: &Opt
         }
     }
     run.check_generated_clashes(&objects);
+    if objects.is_empty() && !run.diagnostics.has_errors() {
+        // An empty render applied by a GitOps tool would prune everything.
+        run.diagnostics.push(Diagnostic {
+            severity: Severity::Error,
+            code: codes::NOT_AN_OBJECT,
+            message: "the inputs hold no Kubernetes objects".into(),
+            file: inputs
+                .first()
+                .map_or_else(|| "-".into(), |i| i.name.clone()),
+            pos: yaml::Pos { line: 1, col: 1 },
+            field: None,
+            hint: Some("pass the files or directories that hold the cluster".into()),
+        });
+    }
     objects.sort_by_cached_key(emit::sort_key);
     Output {
         sources: run.sources,
@@ -263,10 +277,10 @@ impl Run<'_> {
             None => (source, label.to_owned()),
         };
         let pointer = finding.path.pointer();
-        let pos = if finding.at_key || !self.sources.has_node(source, &pointer) {
+        let pos = if finding.at_key {
             self.sources.key_pos(source, &pointer)
         } else {
-            self.sources.value_pos(source, &pointer)
+            self.sources.node_pos(source, &pointer)
         };
         let field = if finding.path.0.is_empty() {
             label

@@ -43,9 +43,21 @@ pub struct Admitted {
 /// when `old` is given, which enables transition rules).
 pub fn admit(kind: Kind, object: &Value, old: Option<&Value>) -> Admitted {
     let compiled = compiled(kind);
-    let mut admitted = Admitted { value: object.clone(), ..Admitted::default() };
-    let mut walker = Walker { findings: Vec::new(), defaulted: Vec::new(), patterns: &compiled.patterns };
-    walker.node(&mut admitted.value, compiled.schema, old, &FieldPath::root());
+    let mut admitted = Admitted {
+        value: object.clone(),
+        ..Admitted::default()
+    };
+    let mut walker = Walker {
+        findings: Vec::new(),
+        defaulted: Vec::new(),
+        patterns: &compiled.patterns,
+    };
+    walker.node(
+        &mut admitted.value,
+        compiled.schema,
+        old,
+        &FieldPath::root(),
+    );
     admitted.findings = walker.findings;
     admitted.defaulted = walker.defaulted;
     admitted
@@ -446,6 +458,12 @@ impl Walker<'_> {
                 continue;
             };
             if (rule.holds)(value, old) == rules::Verdict::Fails {
+                // The root rule is about the name: point there, not at `apiVersion`.
+                let path = if rule.code == rules::CLUSTER_NAME_LENGTH.code {
+                    &path.key("metadata").key("name")
+                } else {
+                    path
+                };
                 self.report(rule.code, path, rule.message.to_owned(), rule_hint(rule));
             }
         }

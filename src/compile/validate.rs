@@ -591,10 +591,10 @@ impl<'a> ClusterValidator<'_, 'a> {
                             .hint("add at least one entry to spec.cells"),
                     );
                 }
-                for cell in &shard.spec.multiorch.cells {
+                for (i, cell) in shard.spec.multiorch.cells.iter().enumerate() {
                     if !cells.contains(&cell.as_str()) {
                         found.push(unknown_cell(
-                            at("/multiorch/cells"),
+                            at(&format!("/multiorch/cells/{i}")),
                             format!("shard '{name}' is assigned to non-existent cell '{cell}'"),
                             &cells,
                         ));
@@ -618,9 +618,9 @@ impl<'a> ClusterValidator<'_, 'a> {
                             format!("pool '{pool_name}' in shard '{name}' matches NO cells"),
                         ));
                     }
-                    for cell in &pool.cells {
+                    for (i, cell) in pool.cells.iter().enumerate() {
                         if !cells.contains(&cell.as_str()) {
-                            found.push(unknown_cell(at(&format!("{pool_at}/cells")), format!("pool '{pool_name}' in shard '{name}' is assigned to non-existent cell '{cell}'"), &cells));
+                            found.push(unknown_cell(at(&format!("{pool_at}/cells/{i}")), format!("pool '{pool_name}' in shard '{name}' is assigned to non-existent cell '{cell}'"), &cells));
                         }
                     }
                     let replicas = pool.replicas_per_cell.unwrap_or(1);

@@ -1,0 +1,219 @@
+//! The command line as a user meets it: exit codes, stdout and stderr.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn multigres(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_multigres"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run multigres");
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+const MINIMAL: &str = "apiVersion: multigres.com/v1alpha1
+kind: MultigresCluster
+metadata:
+  name: demo
+spec:
+  postgresPasswordSecretRef: {name: s, key: k}
+  cells:
+  - name: zone-a
+    zoneId: z1
+";
+
+#[test]
+fn render_reads_stdin_with_a_namespace() {
+    let (code, stdout, stderr) = multigres(&["render", "-", "--namespace", "team"], Some(MINIMAL));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("name: demo-zone-a-"), "{stdout}");
+    assert!(stdout.contains("address: demo-global-topo.team.svc:2379"));
+    // The input is passed through as written: no namespace is added to it.
+    assert!(stdout.starts_with("---\napiVersion: multigres.com/v1alpha1\nkind: MultigresCluster\nmetadata:\n  name: demo\nspec:"), "{stdout}");
+}
+
+#[test]
+fn missing_namespace_is_an_error_with_nothing_on_stdout() {
+    let (code, stdout, stderr) = multigres(&["render", "-"], Some(MINIMAL));
+    assert_eq!(code, 2);
+    assert!(stdout.is_empty());
+    assert!(stderr.starts_with("-:3:1: error[MG006]:"), "{stderr}");
+}
+
+#[test]
+fn yaml_syntax_errors_point_at_the_line() {
+    let (code, stdout, stderr) = multigres(&["render", "-", "-n", "x"], Some("a: [1, 2\nb: {\n"));
+    assert_eq!(code, 2);
+    assert!(stdout.is_empty());
+    assert!(stderr.contains(": error[MG001]:"), "{stderr}");
+    assert!(stderr.starts_with("-:"), "{stderr}");
+}
+
+#[test]
+fn json_output_is_a_list() {
+    let (code, stdout, _) = multigres(&["render", "examples/minimal", "--format", "json"], None);
+    assert_eq!(code, 0);
+    let list: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(list["kind"], "List");
+    assert_eq!(list["items"].as_array().unwrap().len(), 6);
+}
+
+#[test]
+fn rendering_a_render_changes_nothing() {
+    let (_, first, _) = multigres(&["render", "examples/templated"], None);
+    let (code, second, stderr) = multigres(&["render", "-"], Some(&first));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(first, second);
+}
+
+#[test]
+fn images_come_from_flags_and_files_only() {
+    let (code, stdout, _) = multigres(
+        &[
+            "render",
+            "examples/minimal",
+            "--image",
+            "multiorch=registry.example/orch:1",
+            "--images-file",
+            "tests/data/images.yaml",
+        ],
+        None,
+    );
+    assert_eq!(code, 0);
+    assert!(stdout.contains("multiorch: registry.example/orch:1"));
+    assert!(stdout.contains("postgres: registry.example/pgctld:17"));
+    let (code, stdout, stderr) = multigres(
+        &["render", "examples/minimal", "--image", "multiorc=x"],
+        None,
+    );
+    assert_eq!(code, 2);
+    assert!(stdout.is_empty());
+    assert!(stderr.contains("did you mean multiorch?"), "{stderr}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let (code, _, _) = multigres(&["render", "--no-such-flag"], None);
+    assert_eq!(code, 2);
+    let (code, _, stderr) = multigres(&["render", "does/not/exist.yaml"], None);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("cannot read does/not/exist.yaml"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn crds_command_equals_the_crds_directory() {
+    let (code, stdout, _) = multigres(&["crds"], None);
+    assert_eq!(code, 0);
+    let mut expected = String::new();
+    for kind in multigres::api::Kind::ALL {
+        let path = format!(
+            "{}/crds/{}",
+            env!("CARGO_MANIFEST_DIR"),
+            multigres::api::crd::file_name(kind)
+        );
+        expected.push_str("---\n");
+        expected.push_str(&std::fs::read_to_string(path).unwrap());
+    }
+    assert_eq!(stdout, expected);
+    assert_eq!(stdout.matches("kind: CustomResourceDefinition").count(), 8);
+}
+
+#[test]
+fn explain_names_the_layer_and_the_line() {
+    let (code, stdout, stderr) = multigres(
+        &[
+            "explain",
+            "examples/templated",
+            "--field",
+            "Shard/standard-ha-cluster-postgres-default-0-inf-27bb51b3:spec.pools.main-app.replicasPerCell",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("spec.pools.main-app.replicasPerCell: 4"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("from: ShardTemplate \"standard-shard\" (named by spec.templateDefaults)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("at:   examples/templated/templates/shard.yaml:21:7"),
+        "{stdout}"
+    );
+
+    let (_, stdout, _) = multigres(
+        &[
+            "explain",
+            "examples/templated",
+            "--field",
+            "Shard/standard-ha-cluster-postgres-default-0-inf-27bb51b3:spec.pools.main-app.cells",
+        ],
+        None,
+    );
+    assert!(
+        stdout.contains("from: overrides in the MultigresCluster"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("at:   examples/templated/templated-cluster.yaml:"),
+        "{stdout}"
+    );
+
+    let (_, stdout, _) = multigres(
+        &[
+            "explain",
+            "examples/minimal",
+            "--field",
+            "cell/minimal-zone-a-96c88ae0:spec.multigateway.replicas",
+        ],
+        None,
+    );
+    assert!(stdout.contains("from: built-in default"), "{stdout}");
+
+    let (code, _, stderr) = multigres(
+        &["explain", "examples/minimal", "--field", "Cell/nope:spec"],
+        None,
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("there is Cell/minimal-zone-a-96c88ae0"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn validate_judges_updates_against_the_previous_version() {
+    let (code, _, stderr) = multigres(
+        &[
+            "validate",
+            "examples/minimal",
+            "--previous",
+            "examples/minimal",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{stderr}");
+}
