@@ -101,7 +101,7 @@ pub fn compile_with_previous(inputs: &[Input], previous: &[Input], options: &Opt
         diagnostics: load_diagnostics,
         options,
     };
-    let previous_objects = previous_clusters(previous, options);
+    let previous_objects = previous_objects(previous, options);
 
     let kept = run.drop_previous_renders(loaded);
     let kept = run.assign_namespaces(kept);
@@ -114,10 +114,8 @@ pub fn compile_with_previous(inputs: &[Input], previous: &[Input], options: &Opt
         if kind.is_child() {
             continue;
         }
-        let old = (kind == Kind::MultigresCluster)
-            .then(|| previous_objects.get(&(namespace.clone(), object.name.clone())))
-            .flatten();
-        let Some(admitted) = run.admit(object, kind, namespace, old.map(|o| &o.value)) else {
+        let old = previous_objects.get(&(kind, namespace.clone(), object.name.clone()));
+        let Some(admitted) = run.admit(object, kind, namespace, old) else {
             continue;
         };
         if kind == Kind::MultigresCluster {
@@ -168,8 +166,12 @@ pub fn compile_with_previous(inputs: &[Input], previous: &[Input], options: &Opt
         };
         let resolved = resolve::resolve(&resolve_input, &catalog, &options.images);
         let old = previous_objects
-            .get(&(cluster.namespace.clone(), cluster.name.clone()))
-            .and_then(|o| serde_json::from_value::<MultigresCluster>(o.value.clone()).ok());
+            .get(&(
+                Kind::MultigresCluster,
+                cluster.namespace.clone(),
+                cluster.name.clone(),
+            ))
+            .and_then(|o| serde_json::from_value::<MultigresCluster>(o.clone()).ok());
         let findings = validate::cluster(&resolve_input, &catalog, &resolved, old.as_ref());
         let label = format!("MultigresCluster {}/{}", cluster.namespace, cluster.name);
         for finding in findings {
@@ -559,18 +561,20 @@ impl TypedTemplates {
     }
 }
 
-/// The MultigresClusters of the previous version, by namespace and name.
-fn previous_clusters(
+/// Our user-written objects of the previous version, by kind, namespace
+/// and name, admitted (defaults applied) as the API server stored them.
+fn previous_objects(
     previous: &[Input],
     options: &Options,
-) -> BTreeMap<(String, String), LoadedObject> {
+) -> BTreeMap<(Kind, String, String), Value> {
     let (_, loaded, _) = load::load(previous, &options.limits);
     loaded
         .into_iter()
-        .filter(|o| o.kind == Some(Kind::MultigresCluster))
         .filter_map(|o| {
+            let kind = o.kind.filter(|k| !k.is_child())?;
             let namespace = o.namespace.clone().or_else(|| options.namespace.clone())?;
-            Some(((namespace, o.name.clone()), o))
+            let stored = schema::admit(kind, &o.value, None).value;
+            Some(((kind, namespace, o.name), stored))
         })
         .collect()
 }
