@@ -442,9 +442,7 @@ fn table_group_objects(
         let resolved_shard = &shard.spec;
         let mut prov = Provenance::default();
         shared_prov(&mut prov);
-        let mut relative = shard.prov.clone();
-        relative.record("/name", Source::derived("not a Shard field"));
-        prov.mount("/spec", &relative);
+        prov.mount("/spec", &shard.prov);
         prov.record(
             "/spec/shardName",
             shard.prov.lookup("/name").unwrap_or_else(Source::built_in),

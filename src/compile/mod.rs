@@ -131,26 +131,14 @@ pub fn compile_with_previous(inputs: &[Input], previous: &[Input], options: &Opt
         .map(|(object, namespace)| Object {
             api_version: object.api_version.clone(),
             kind: object.kind_name.clone(),
-            namespace: object
-                .namespace
-                .clone()
-                .or_else(|| object.kind.map(|_| namespace.clone())),
+            // The namespace the object lands in: its own, else --namespace.
+            namespace: Some(namespace.clone()).filter(|ns| !ns.is_empty()),
             name: object.name.clone(),
             value: object.value.clone(),
             origin: Origin::Input(object.source.clone()),
             prov: Provenance::default(),
         })
         .collect();
-    // Inputs keep their own namespace field (unchanged); only our kinds are
-    // placed in --namespace for name clashes and resolution.
-    for object in &mut objects {
-        if let Origin::Input(source) = &object.origin
-            && let Some((loaded, _)) = kept.iter().find(|(o, _)| &o.source == source)
-        {
-            object.namespace = loaded.namespace.clone();
-        }
-    }
-
     for cluster in &clusters {
         let Some(typed_cluster) = run.typed::<MultigresCluster>(cluster) else {
             continue;

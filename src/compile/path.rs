@@ -42,6 +42,18 @@ impl FieldPath {
         out
     }
 
+    /// The path of a JSON pointer; numeric segments are list indexes.
+    pub fn from_pointer(pointer: &str) -> Self {
+        let segments = pointer
+            .split('/')
+            .skip(1)
+            .map(|segment| match segment.parse::<usize>() {
+                Ok(i) => Segment::Index(i),
+                Err(_) => Segment::Key(segment.replace("~1", "/").replace("~0", "~")),
+            });
+        Self(segments.collect())
+    }
+
     /// Parses the display form: `spec.pools.main-app.replicasPerCell`,
     /// `spec.shards[0].name`, `spec.postgresConfig["pg_stat_statements.max"]`.
     pub fn parse(text: &str) -> Result<Self, String> {

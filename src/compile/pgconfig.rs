@@ -46,36 +46,26 @@ impl Setting {
 fn catalog() -> &'static HashMap<String, Setting> {
     static SETTINGS: OnceLock<HashMap<String, Setting>> = OnceLock::new();
     SETTINGS.get_or_init(|| {
-        let mut settings = HashMap::new();
-        let lines = CATALOG
+        let upstream = CATALOG
             .lines()
-            .filter(|l| !l.starts_with('#') && !l.trim().is_empty());
-        for line in lines {
-            let mut fields = line.split('\t');
-            let (Some(name), Some(value_type)) = (fields.next(), fields.next()) else {
-                continue;
-            };
-            let context = fields.next().unwrap_or("");
-            settings.insert(
-                name.to_ascii_lowercase(),
-                Setting {
-                    name,
-                    value_type,
-                    context,
-                },
-            );
-        }
-        for (name, value_type, context) in MIXED_CASE {
-            settings.insert(
-                name.to_ascii_lowercase(),
-                Setting {
-                    name,
-                    value_type,
-                    context,
-                },
-            );
-        }
-        settings
+            .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+            .filter_map(|line| {
+                let mut fields = line.split('\t');
+                Some((fields.next()?, fields.next()?, fields.next().unwrap_or("")))
+            });
+        upstream
+            .chain(MIXED_CASE)
+            .map(|(name, value_type, context)| {
+                (
+                    name.to_ascii_lowercase(),
+                    Setting {
+                        name,
+                        value_type,
+                        context,
+                    },
+                )
+            })
+            .collect()
     })
 }
 

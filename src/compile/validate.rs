@@ -99,24 +99,12 @@ fn located(source: Option<Source>, cluster: &ObjectSource, fallback: &FieldPath)
         Some((object, pointer)) => {
             let elsewhere = (&object != cluster).then_some(object);
             Place {
-                path: pointer_path(&pointer),
+                path: FieldPath::from_pointer(&pointer),
                 object: elsewhere,
             }
         }
         None => fallback.clone().into(),
     }
-}
-
-fn pointer_path(pointer: &str) -> FieldPath {
-    let mut path = FieldPath::root();
-    for segment in pointer.split('/').skip(1) {
-        let segment = segment.replace("~1", "/").replace("~0", "~");
-        path = match segment.parse::<usize>() {
-            Ok(i) => path.index(i),
-            Err(_) => path.key(&segment),
-        };
-    }
-    path
 }
 
 /// Metadata as the API server checks it: known fields, valid names and labels.

@@ -853,7 +853,7 @@ impl<'a> Resolver<'_, 'a> {
                     durability_policy,
                     shards,
                     prov,
-                    path: tg_at.map(|p| pointer_to_path(&p)),
+                    path: tg_at.map(|p| FieldPath::from_pointer(&p)),
                 });
             }
         }
@@ -1099,7 +1099,7 @@ impl<'a> Resolver<'_, 'a> {
             spec: res,
             prov,
             implicit_replicas,
-            path: at.map(|p| pointer_to_path(&p)),
+            path: at.map(|p| FieldPath::from_pointer(&p)),
         }
     }
 
@@ -1139,18 +1139,6 @@ fn escape(key: &str) -> String {
     let mut out = String::new();
     crate::compile::yaml::push_escaped(&mut out, key);
     out
-}
-
-/// `/spec/cells/0` back into a field path (numbers are list indexes).
-fn pointer_to_path(pointer: &str) -> FieldPath {
-    let mut path = FieldPath::root();
-    for segment in pointer.split('/').skip(1) {
-        path = match segment.parse::<usize>() {
-            Ok(i) => path.index(i),
-            Err(_) => path.key(&segment.replace("~1", "/").replace("~0", "~")),
-        };
-    }
-    path
 }
 
 fn stateless_defaults(
