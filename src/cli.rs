@@ -89,6 +89,12 @@ pub struct RenderArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Format::Yaml)]
     pub format: Format,
+    /// Also print what the in-cluster reconciler will create and own (pool
+    /// Pods for the nominal replica count and their data PVCs), for review.
+    /// They are marked `config.kubernetes.io/local-config: "true"`, so no
+    /// tool applies them.
+    #[arg(long)]
+    pub preview_runtime: bool,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,7 +149,8 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn render(args: &RenderArgs) -> Result<u8, String> {
-    let (inputs, options) = read_inputs(&args.input)?;
+    let (inputs, mut options) = read_inputs(&args.input)?;
+    options.preview_runtime = args.preview_runtime;
     let output = compile::compile(&inputs, &options);
     if report(&output.diagnostics) {
         return Ok(EXIT_INVALID);
@@ -254,6 +261,7 @@ fn read_inputs(args: &InputArgs) -> Result<(Vec<Input>, Options), String> {
             namespace: args.namespace.clone(),
             images,
             limits,
+            preview_runtime: false,
         },
     ))
 }

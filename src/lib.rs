@@ -6,6 +6,7 @@
 //! calls [`compile::compile`].
 
 pub mod api;
+pub mod build;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod compile;
@@ -13,4 +14,5 @@ pub mod explain;
 pub mod images;
 pub mod labels;
 pub mod names;
+pub mod pgconf;
 pub mod units;

@@ -14,10 +14,28 @@ const EXAMPLES: &[(&str, &[&str])] = &[
     ("no-namespace", &["--namespace", "staging"]),
     ("no-templates", &[]),
     ("overrides", &[]),
+    ("secured", &[]),
     ("templated", &[]),
     ("topology", &[]),
     ("two-cells", &[]),
 ];
+
+/// Extra golden renders: (golden directory, example, flags).
+const VARIANTS: &[(&str, &str, &[&str])] = &[
+    ("minimal-runtime", "minimal", &["--preview-runtime"]),
+    ("secured-runtime", "secured", &["--preview-runtime"]),
+    ("two-cells-runtime", "two-cells", &["--preview-runtime"]),
+];
+
+/// Every golden render: (golden directory, example, flags).
+fn renders() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
+    let mut all: Vec<_> = EXAMPLES
+        .iter()
+        .map(|(name, flags)| (*name, *name, *flags))
+        .collect();
+    all.extend(VARIANTS.iter().copied());
+    all
+}
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -77,15 +95,15 @@ fn check_or_bless(path: &Path, actual: &str, mismatches: &mut Vec<String>) {
 #[test]
 fn examples_render_to_their_golden_files() {
     let mut mismatches = Vec::new();
-    for (name, flags) in EXAMPLES {
-        let rendered = render(&[format!("examples/{name}")], flags);
+    for (golden, example, flags) in renders() {
+        let rendered = render(&[format!("examples/{example}")], flags);
         assert_eq!(
             rendered.code, 0,
-            "examples/{name} failed:\n{}",
+            "examples/{example} failed:\n{}",
             rendered.stderr
         );
         assert!(!rendered.stdout.is_empty());
-        let golden = repo().join("golden").join(name);
+        let golden = repo().join("golden").join(golden);
         check_or_bless(
             &golden.join("render.yaml"),
             &rendered.stdout,
@@ -116,6 +134,20 @@ fn every_example_has_a_golden_entry() {
     assert_eq!(
         dirs, listed,
         "tests/golden.rs must list every example directory"
+    );
+    if std::env::var_os("MULTIGRES_BLESS").is_some() {
+        return; // the other test is writing golden/ right now
+    }
+    let mut goldens: Vec<String> = std::fs::read_dir(repo().join("golden"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    goldens.sort();
+    let mut expected: Vec<String> = renders().iter().map(|(g, _, _)| (*g).to_owned()).collect();
+    expected.sort();
+    assert_eq!(
+        goldens, expected,
+        "golden/ holds exactly one directory per render"
     );
 }
 

@@ -165,6 +165,7 @@ codes! {
     STORAGE_SHRINK = "MG219", Error, "a pool's storage size decreased";
     ETCD_REPLICAS_CHANGED = "MG220", Error, "the etcd replica count changed after creation";
     BAD_QUANTITY = "MG221", Error, "a value is not a valid Kubernetes quantity or Go duration";
+    CONFIG_REF_MISSING = "MG222", Error, "the ConfigMap a postgresConfigRef names is not among the inputs";
 }
 
 /// The entry of `code`, if it is one of [`CODES`].

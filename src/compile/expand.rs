@@ -15,7 +15,6 @@ use crate::api::common::*;
 use crate::api::{API_VERSION, Kind};
 use crate::labels::{self, Labels};
 use crate::names::{ClusterNames, ShardId};
-use crate::units::{duration, quantity};
 
 /// One generated object.
 #[derive(Debug, Clone)]
@@ -118,47 +117,13 @@ fn object<T: Serialize>(kind: Kind, metadata: ObjectMeta, spec: &T, prov: Proven
         "metadata": metadata,
         "spec": spec,
     });
-    canonicalize(&mut value);
+    crate::units::canonicalize(&mut value);
     Generated {
         kind,
         name: metadata.name.clone().unwrap_or_default(),
         namespace: metadata.namespace.clone().unwrap_or_default(),
         value,
         prov,
-    }
-}
-
-/// Quantities and durations in the form Go writes them, so that what Git
-/// holds equals what the operator and the API server would store.
-fn canonicalize(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            for (key, child) in map.iter_mut() {
-                match key.as_str() {
-                    "requests" | "limits" => {
-                        if let Value::Object(amounts) = child {
-                            for amount in amounts.values_mut() {
-                                if let Some(text) = amount.as_str()
-                                    && let Ok(q) = quantity::parse(text)
-                                {
-                                    *amount = Value::String(q.canonical());
-                                }
-                            }
-                        }
-                    }
-                    "window" | "maxFailoverDuration" | "minTimeBetweenFailovers" => {
-                        if let Some(text) = child.as_str()
-                            && let Ok(canonical) = duration::canonical(text)
-                        {
-                            *child = Value::String(canonical);
-                        }
-                    }
-                    _ => canonicalize(child),
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(canonicalize),
-        _ => {}
     }
 }
 

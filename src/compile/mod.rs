@@ -21,6 +21,7 @@ pub mod provenance;
 pub mod resolve;
 pub mod schema;
 pub mod validate;
+pub mod workloads;
 pub mod yaml;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -46,6 +47,9 @@ pub struct Options {
     pub namespace: Option<String>,
     pub images: ImageSet,
     pub limits: InputLimits,
+    /// Also emit the runtime objects the reconciler will create (pool Pods
+    /// and their data PVCs), marked `config.kubernetes.io/local-config`.
+    pub preview_runtime: bool,
 }
 
 /// Where an emitted object comes from.
@@ -139,6 +143,11 @@ pub fn compile_with_previous(inputs: &[Input], previous: &[Input], options: &Opt
             prov: Provenance::default(),
         })
         .collect();
+    let config_maps: HashMap<(String, String), &Value> = kept
+        .iter()
+        .filter(|(o, _)| o.api_version == "v1" && o.kind_name == "ConfigMap")
+        .map(|(o, namespace)| ((namespace.clone(), o.name.clone()), &o.value))
+        .collect();
     for cluster in &clusters {
         let Some(typed_cluster) = run.typed::<MultigresCluster>(cluster) else {
             continue;
@@ -176,7 +185,21 @@ pub fn compile_with_previous(inputs: &[Input], previous: &[Input], options: &Opt
             namespace: &cluster.namespace,
             project_ref,
         };
-        for generated in expand::expand(&meta, &resolved) {
+        let children = expand::expand(&meta, &resolved);
+        let context = workloads::ClusterContext {
+            name: &cluster.name,
+            namespace: &cluster.namespace,
+            spec: &typed_cluster.spec,
+            resolved: &resolved,
+            images: &options.images,
+            source: &cluster.source,
+            config_maps: &config_maps,
+        };
+        let built = workloads::build(&context, &children, options.preview_runtime);
+        for finding in built.findings {
+            run.report_finding(&cluster.source, &label, finding);
+        }
+        for generated in children {
             objects.push(Object {
                 api_version: crate::api::API_VERSION.into(),
                 kind: generated.kind.name().into(),
@@ -187,6 +210,19 @@ pub fn compile_with_previous(inputs: &[Input], previous: &[Input], options: &Opt
                     cluster: cluster.name.clone(),
                 },
                 prov: generated.prov,
+            });
+        }
+        for object in built.objects.into_iter().chain(built.runtime) {
+            objects.push(Object {
+                api_version: object.api_version.into(),
+                kind: object.kind.into(),
+                namespace: Some(object.namespace),
+                name: object.name,
+                value: object.value,
+                origin: Origin::Generated {
+                    cluster: cluster.name.clone(),
+                },
+                prov: Provenance::default(),
             });
         }
     }

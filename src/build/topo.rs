@@ -1,0 +1,256 @@
+//! A TopoServer's etcd: StatefulSet, headless Service, client Service
+//! (`operator-resources.md` §2.7, §3.1).
+
+use k8s_openapi::api::apps::v1::{
+    StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec,
+    StatefulSetUpdateStrategy,
+};
+use k8s_openapi::api::core::v1::{
+    Container, EnvVar, EnvVarSource, ObjectFieldSelector, PersistentVolumeClaim,
+    PersistentVolumeClaimSpec, PodSpec, PodTemplateSpec, Service, ServiceSpec,
+    VolumeResourceRequirements,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use super::{Built, built, env, meta, mount, named_service_port, probes, selector, tcp_port};
+use crate::api::TopoServer;
+use crate::api::common::{PullSettings, PvcRetention};
+use crate::images::Component;
+use crate::labels;
+
+pub const CLIENT_PORT: i32 = 2379;
+pub const PEER_PORT: i32 = 2380;
+pub const METRICS_PORT: i32 = 2381;
+/// The StatefulSet builder's own storage fallback (the resolver always sets a size).
+const FALLBACK_STORAGE: &str = "10Gi";
+/// Pod label of a TopoServer's own etcd pods; see [`build`].
+pub const TOPO_SERVER_LABEL: &str = "multigres.com/toposerver";
+
+/// The etcd objects of `topo`.
+///
+/// `exclusive` fixes an upstream bug: the global etcd selector (component,
+/// instance, cluster) also matches the cluster's local etcd pods, so the
+/// global Services would send clients to local members. When the cluster has
+/// local etcds, the global pods get [`TOPO_SERVER_LABEL`] and the global
+/// Services select on it too. The StatefulSet selector (immutable) is left
+/// as upstream has it, so an upstream-managed StatefulSet upgrades in place.
+pub fn build(topo: &TopoServer, pull: &PullSettings, exclusive: bool) -> Vec<Built> {
+    let name = topo.metadata.name.clone().unwrap_or_default();
+    let namespace = topo.metadata.namespace.clone().unwrap_or_default();
+    let own = topo.metadata.labels.clone().unwrap_or_default();
+    let cluster = own.get(labels::CLUSTER).cloned().unwrap_or_default();
+    let object_labels = labels::merge(&labels::standard(&cluster, "toposerver"), &own);
+    let mut pod_labels = object_labels.clone();
+    let mut service_selector = labels::selector(&object_labels);
+    if exclusive {
+        pod_labels.insert(TOPO_SERVER_LABEL.into(), name.clone());
+        service_selector.insert(TOPO_SERVER_LABEL.into(), name.clone());
+    }
+    let headless = format!("{name}-headless");
+    let etcd = topo.spec.etcd.clone().unwrap_or_default();
+    let replicas = etcd.replicas.unwrap_or(3);
+
+    let peers: Vec<String> = (0..replicas.max(0))
+        .map(|i| {
+            format!(
+                "{name}-{i}=http://{name}-{i}.{headless}.{namespace}.svc.cluster.local:{PEER_PORT}"
+            )
+        })
+        .collect();
+    let field = |path: &str| EnvVarSource {
+        field_ref: Some(ObjectFieldSelector {
+            field_path: path.into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let advertised = |port: i32| {
+        format!("http://$(POD_NAME).{headless}.$(POD_NAMESPACE).svc.cluster.local:{port}")
+    };
+    let env_vars = vec![
+        EnvVar {
+            name: "POD_NAME".into(),
+            value_from: Some(field("metadata.name")),
+            ..Default::default()
+        },
+        EnvVar {
+            name: "POD_NAMESPACE".into(),
+            value_from: Some(field("metadata.namespace")),
+            ..Default::default()
+        },
+        env("ETCD_NAME", "$(POD_NAME)"),
+        env("ETCD_DATA_DIR", "/var/lib/etcd"),
+        env(
+            "ETCD_LISTEN_CLIENT_URLS",
+            format!("http://[::]:{CLIENT_PORT}"),
+        ),
+        env("ETCD_LISTEN_PEER_URLS", format!("http://[::]:{PEER_PORT}")),
+        env(
+            "ETCD_LISTEN_METRICS_URLS",
+            format!("http://[::]:{METRICS_PORT}"),
+        ),
+        env("ETCD_ADVERTISE_CLIENT_URLS", advertised(CLIENT_PORT)),
+        env("ETCD_INITIAL_ADVERTISE_PEER_URLS", advertised(PEER_PORT)),
+        env("ETCD_INITIAL_CLUSTER_STATE", "new"),
+        env("ETCD_INITIAL_CLUSTER_TOKEN", name.clone()),
+        env("ETCD_INITIAL_CLUSTER", peers.join(",")),
+    ];
+    let mut container = Container {
+        name: "etcd".into(),
+        image: Some(
+            etcd.image
+                .clone()
+                .unwrap_or_else(|| Component::Etcd.default_image().into()),
+        ),
+        image_pull_policy: pull_policy(pull),
+        resources: etcd.resources.clone(),
+        ports: Some(vec![
+            tcp_port("client", CLIENT_PORT),
+            tcp_port("peer", PEER_PORT),
+            tcp_port("metrics", METRICS_PORT),
+        ]),
+        volume_mounts: Some(vec![mount("data", "/var/lib/etcd", false)]),
+        env: Some(env_vars),
+        ..Default::default()
+    };
+    probes(&mut container, METRICS_PORT, "/readyz", "/livez", "/readyz");
+
+    let storage = &etcd.storage;
+    let claim = PersistentVolumeClaim {
+        metadata: ObjectMeta {
+            name: Some("data".into()),
+            ..Default::default()
+        },
+        spec: Some(PersistentVolumeClaimSpec {
+            access_modes: Some(access_modes(&storage.access_modes)),
+            storage_class_name: storage.class.clone(),
+            resources: Some(storage_request(
+                storage.size.as_deref().unwrap_or(FALLBACK_STORAGE),
+            )),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let when_scaled = match topo
+        .spec
+        .pvc_deletion_policy
+        .as_ref()
+        .and_then(|p| p.when_scaled)
+    {
+        Some(PvcRetention::Delete) => "Delete",
+        _ => "Retain",
+    };
+    let statefulset_meta = meta(&name, &namespace, object_labels.clone());
+    let statefulset = StatefulSet {
+        metadata: statefulset_meta.clone(),
+        spec: Some(StatefulSetSpec {
+            service_name: Some(headless.clone()),
+            replicas: Some(replicas),
+            selector: selector(&object_labels),
+            pod_management_policy: Some("Parallel".into()),
+            update_strategy: Some(StatefulSetUpdateStrategy {
+                type_: Some("RollingUpdate".into()),
+                ..Default::default()
+            }),
+            persistent_volume_claim_retention_policy: Some(
+                StatefulSetPersistentVolumeClaimRetentionPolicy {
+                    when_deleted: Some("Retain".into()),
+                    when_scaled: Some(when_scaled.into()),
+                },
+            ),
+            volume_claim_templates: Some(vec![claim]),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(pod_labels),
+                    ..Default::default()
+                }),
+                spec: Some(PodSpec {
+                    tolerations: topo
+                        .spec
+                        .placement
+                        .as_ref()
+                        .map(|p| p.tolerations.clone())
+                        .filter(|t| !t.is_empty()),
+                    image_pull_secrets: pull_secrets(pull),
+                    containers: vec![container],
+                    ..Default::default()
+                }),
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+
+    let service = |service_name: &str, headless_service: bool| {
+        let metadata = meta(service_name, &namespace, object_labels.clone());
+        let mut ports = vec![named_service_port("client", CLIENT_PORT)];
+        if headless_service {
+            ports.push(named_service_port("peer", PEER_PORT));
+        }
+        let service = Service {
+            metadata: metadata.clone(),
+            spec: Some(ServiceSpec {
+                type_: (!headless_service).then(|| "ClusterIP".into()),
+                cluster_ip: headless_service.then(|| "None".into()),
+                ip_family_policy: Some("PreferDualStack".into()),
+                publish_not_ready_addresses: headless_service.then_some(true),
+                ports: Some(ports),
+                selector: Some(service_selector.clone()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        built(&service, &metadata)
+    };
+    let mut statefulset = built(&statefulset, &statefulset_meta);
+    // k8s-openapi writes apiVersion and kind into each claim template; the
+    // API server does not store them, so they would show as drift.
+    for claim in statefulset
+        .value
+        .pointer_mut("/spec/volumeClaimTemplates")
+        .and_then(|v| v.as_array_mut())
+        .into_iter()
+        .flatten()
+    {
+        if let Some(claim) = claim.as_object_mut() {
+            claim.remove("apiVersion");
+            claim.remove("kind");
+        }
+    }
+    vec![statefulset, service(&headless, true), service(&name, false)]
+}
+
+pub fn access_modes(modes: &[String]) -> Vec<String> {
+    if modes.is_empty() {
+        vec!["ReadWriteOnce".into()]
+    } else {
+        modes.to_vec()
+    }
+}
+
+pub fn storage_request(size: &str) -> VolumeResourceRequirements {
+    VolumeResourceRequirements {
+        requests: Some(std::collections::BTreeMap::from([(
+            "storage".to_owned(),
+            Quantity(size.to_owned()),
+        )])),
+        ..Default::default()
+    }
+}
+
+/// Upstream never sets `imagePullPolicy` on containers (its quirk §8.2); we
+/// set the cluster's `spec.images.imagePullPolicy`.
+pub fn pull_policy(pull: &PullSettings) -> Option<String> {
+    pull.image_pull_policy
+        .and_then(|p| serde_json::to_value(p).ok())
+        .and_then(|v| v.as_str().map(str::to_owned))
+}
+
+/// Upstream gives pull secrets to the admin pods only; we give them to
+/// every pod, so that private registries work for all components.
+pub fn pull_secrets(
+    pull: &PullSettings,
+) -> Option<Vec<k8s_openapi::api::core::v1::LocalObjectReference>> {
+    (!pull.image_pull_secrets.is_empty()).then(|| pull.image_pull_secrets.clone())
+}

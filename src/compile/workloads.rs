@@ -1,0 +1,286 @@
+//! From a cluster's generated children to every Kubernetes object the
+//! operator would create for them (`operator-resources.md` §6.2 "static"),
+//! and, on request, the runtime objects the reconciler will own.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::diagnostics::{self as codes, Severity};
+use super::expand::Generated;
+use super::path::FieldPath;
+use super::provenance::Source;
+use super::resolve::ClusterResolved;
+use super::validate::Finding;
+use crate::api::cluster::MultigresClusterSpec;
+use crate::api::{Cell, Kind, Shard, TopoServer};
+use crate::build::{
+    self, Built, cluster::ClusterParts, otel::Otel, pool::PodInputs, shard::ConfigFiles,
+};
+use crate::images::{Component, ImageSet};
+use crate::labels;
+use crate::pgconf::{self, PoolSizing, ShardConfigInput};
+
+/// `config.kubernetes.io/local-config: "true"`: tools read the object but
+/// never apply it.
+pub const LOCAL_CONFIG: &str = "config.kubernetes.io/local-config";
+
+/// What the builders of one cluster need.
+pub struct ClusterContext<'a> {
+    pub name: &'a str,
+    pub namespace: &'a str,
+    pub spec: &'a MultigresClusterSpec,
+    pub resolved: &'a ClusterResolved,
+    pub images: &'a ImageSet,
+    /// Where the cluster was read from.
+    pub source: &'a super::load::ObjectSource,
+    /// ConfigMaps among the inputs, by namespace and name (for `postgresConfigRef`).
+    pub config_maps: &'a HashMap<(String, String), &'a Value>,
+}
+
+/// Static and runtime objects of one cluster, and problems found building them.
+#[derive(Default)]
+pub struct Workloads {
+    pub objects: Vec<Built>,
+    pub runtime: Vec<Built>,
+    pub findings: Vec<Finding>,
+}
+
+/// No operator environment when rendering: telemetry comes from the spec only.
+fn no_env() -> &'static BTreeMap<String, String> {
+    static EMPTY: BTreeMap<String, String> = BTreeMap::new();
+    &EMPTY
+}
+
+pub fn build(ctx: &ClusterContext<'_>, children: &[Generated], preview_runtime: bool) -> Workloads {
+    let mut out = Workloads::default();
+    let settings = &ctx.resolved.settings;
+    let global_topo = children
+        .iter()
+        .find(|c| c.kind == Kind::Cell)
+        .and_then(typed::<Cell>)
+        .map(|c| c.spec.global_topo_server)
+        .unwrap_or_default();
+    let parts = ClusterParts {
+        name: ctx.name,
+        namespace: ctx.namespace,
+        images: &settings.images,
+        log_levels: &settings.log_levels,
+        postgres_superuser: &settings.postgres_superuser,
+        global_topo: &global_topo,
+        multiadmin: &ctx.resolved.multiadmin.value.spec,
+        multiadmin_placement: ctx.resolved.multiadmin.value.placement.as_ref(),
+        multiadmin_web: &ctx.resolved.multiadmin_web.value,
+        external_gateway: ctx.spec.external_gateway.as_ref(),
+        external_admin_web: ctx.spec.external_admin_web.as_ref(),
+        internal_tls: settings.internal_tls.as_ref().and_then(|t| t.enabled) == Some(true),
+        otel: Otel {
+            config: settings.observability.as_ref(),
+            fallback: no_env(),
+        },
+    };
+    out.objects.extend(build::cluster::build(&parts));
+    out.objects.extend(build::certificates::build(
+        ctx.name,
+        ctx.namespace,
+        parts.internal_tls,
+        settings.cert_common_name.as_deref(),
+    ));
+
+    let has_local_topo = children.iter().any(|c| {
+        c.kind == Kind::TopoServer
+            && c.value
+                .pointer("/metadata/labels/multigres.com~1cell")
+                .is_some()
+    });
+    for child in children {
+        match child.kind {
+            Kind::TopoServer => {
+                if let Some(topo) = typed::<TopoServer>(child) {
+                    let global = topo
+                        .metadata
+                        .labels
+                        .as_ref()
+                        .and_then(|l| l.get(labels::CELL))
+                        .is_none();
+                    out.objects.extend(build::topo::build(
+                        &topo,
+                        &settings.images.pull,
+                        global && has_local_topo,
+                    ));
+                }
+            }
+            Kind::Cell => {
+                if let Some(cell) = typed::<Cell>(child) {
+                    out.objects.extend(build::gateway::build(&cell, no_env()));
+                }
+            }
+            Kind::Shard => {
+                if let Some(shard) = typed::<Shard>(child) {
+                    shard_objects(ctx, child, &shard, preview_runtime, &mut out);
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn typed<T: DeserializeOwned>(child: &Generated) -> Option<T> {
+    // Children are serialised from these very types.
+    serde_json::from_value(child.value.clone()).ok()
+}
+
+fn shard_objects(
+    ctx: &ClusterContext<'_>,
+    child: &Generated,
+    shard: &Shard,
+    preview_runtime: bool,
+    out: &mut Workloads,
+) {
+    let spec = &shard.spec;
+    let reference_body = match &spec.postgres_config_ref {
+        None => None,
+        Some(reference) => {
+            let body = ctx
+                .config_maps
+                .get(&(ctx.namespace.to_owned(), reference.name.clone()))
+                .and_then(|cm| {
+                    cm.pointer(&format!(
+                        "/data/{}",
+                        reference.key.replace('~', "~0").replace('/', "~1")
+                    ))
+                })
+                .and_then(Value::as_str);
+            if body.is_none() {
+                out.findings.push(missing_reference(
+                    ctx,
+                    child,
+                    &reference.name,
+                    &reference.key,
+                ));
+                return;
+            }
+            body
+        }
+    };
+    let sizing: Vec<PoolSizing<'_>> = spec
+        .pools
+        .values()
+        .map(|pool| {
+            let resources = pool.postgres.resources.as_ref();
+            let limits = resources.and_then(|r| r.limits.as_ref());
+            let requests = resources.and_then(|r| r.requests.as_ref());
+            PoolSizing {
+                memory_limit: quantity_text(limits, "memory"),
+                memory_request: quantity_text(requests, "memory"),
+                cpu_limit: quantity_text(limits, "cpu"),
+                cpu_request: quantity_text(requests, "cpu"),
+                storage_size: pool.storage.size.as_deref(),
+            }
+        })
+        .collect();
+    let shard_name = shard.metadata.name.clone().unwrap_or_default();
+    let cluster = shard
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(labels::CLUSTER))
+        .cloned()
+        .unwrap_or_default();
+    let input = ShardConfigInput {
+        cluster: &cluster,
+        database: &spec.database_name,
+        table_group: &spec.table_group_name,
+        shard: &spec.shard_name,
+        shard_object_name: &shard_name,
+        pools: &sizing,
+        postgres_config: &spec.postgres_config,
+        postgres_config_ref_body: reference_body,
+    };
+    let rendered = pgconf::render(&input);
+    let files = ConfigFiles {
+        postgresql_conf: rendered.text.clone(),
+        pg_hba_template: pgconf::pg_hba_template(),
+        exporter_queries: pgconf::exporter_queries(),
+    };
+    out.objects
+        .extend(build::shard::build(shard, &files, no_env()));
+    if !preview_runtime {
+        return;
+    }
+    let inputs = PodInputs {
+        config_hash: &rendered.restart_hash,
+        reload_hash: &rendered.reload_hash,
+        exporter_image: ctx.images.image(Component::PostgresExporter),
+        otel_fallback: no_env(),
+    };
+    for (pool_name, pool) in &spec.pools {
+        for cell in &pool.cells {
+            for index in 0..u32::try_from(pool.replicas_per_cell.unwrap_or(1)).unwrap_or(0) {
+                if let Some(objects) = build::pool::build(shard, pool_name, cell, index, &inputs) {
+                    out.runtime
+                        .extend(objects.into_iter().map(mark_local_config));
+                }
+            }
+        }
+    }
+}
+
+fn quantity_text<'q>(
+    amounts: Option<&'q BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>,
+    key: &str,
+) -> Option<&'q str> {
+    amounts.and_then(|m| m.get(key)).map(|q| q.0.as_str())
+}
+
+/// Runtime previews are for reading: no tool applies them.
+fn mark_local_config(mut object: Built) -> Built {
+    if let Some(metadata) = object
+        .value
+        .get_mut("metadata")
+        .and_then(Value::as_object_mut)
+    {
+        let annotations = metadata
+            .entry("annotations")
+            .or_insert_with(|| Value::Object(Default::default()));
+        if let Some(annotations) = annotations.as_object_mut() {
+            annotations.insert(LOCAL_CONFIG.into(), Value::String("true".into()));
+        }
+    }
+    object
+}
+
+fn missing_reference(
+    ctx: &ClusterContext<'_>,
+    child: &Generated,
+    name: &str,
+    key: &str,
+) -> Finding {
+    let namespace = ctx.namespace;
+    // Point at whichever input wrote the reference: the cluster or a template.
+    let source = child
+        .prov
+        .lookup("/spec/postgresConfigRef")
+        .and_then(|s: Source| s.at);
+    let (path, elsewhere) = match source {
+        Some((object, pointer)) => {
+            let elsewhere = (&object != ctx.source).then_some(object);
+            (FieldPath::from_pointer(&pointer), elsewhere)
+        }
+        None => (FieldPath::root(), None),
+    };
+    Finding {
+        severity: Severity::Error,
+        code: codes::CONFIG_REF_MISSING,
+        path,
+        at_key: true,
+        message: format!("postgresConfigRef names ConfigMap {namespace}/{name} key {key:?}, which is not among the inputs"),
+        hint: Some(
+            "pass the ConfigMap with the cluster (render needs its body to build postgresql.conf), or move the settings to postgresConfig"
+                .into(),
+        ),
+        elsewhere,
+    }
+}
