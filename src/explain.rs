@@ -133,8 +133,14 @@ fn describe(out: &mut String, output: &Output, object: &Object, path: &FieldPath
                 let _ = writeln!(out, "    at:   {at}");
             }
         }
+        None if object.prov.records().next().is_none() => {
+            let _ = writeln!(
+                out,
+                "    from: built from the cluster's Cell, Shard or TopoServer objects (explain their fields for sources)"
+            );
+        }
         None => {
-            let _ = writeln!(out, "    from: generated (object identity)");
+            let _ = writeln!(out, "    from: the object's identity (names and labels)");
         }
     }
 }
