@@ -34,6 +34,18 @@ pub struct Diagnostic {
     /// `MultigresCluster default/minimal: spec.cells[0].zoneId`.
     pub field: Option<String>,
     pub hint: Option<String>,
+    /// The object and field, structured (for KRM results).
+    pub subject: Option<Subject>,
+}
+
+/// The object (of our API group) a diagnostic is about, and the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    /// `spec.cells[0].zoneId`; empty for the object as a whole.
+    pub field: String,
 }
 
 impl Diagnostic {

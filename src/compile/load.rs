@@ -154,6 +154,7 @@ pub fn load(inputs: &[Input], limits: &InputLimits) -> (Sources, Vec<LoadedObjec
             pos,
             field: None,
             hint: hint.map(str::to_owned),
+            subject: None,
         };
         if input.bytes.len() > limits.max_input_bytes {
             diagnostics.push(error(
@@ -265,6 +266,7 @@ fn collect_objects(
             pos: pos(pointer),
             field: None,
             hint: Some(hint.to_owned()),
+            subject: None,
         });
     };
     let Some(map) = value.as_object() else {
@@ -333,6 +335,7 @@ fn collect_objects(
             pos: pos("/apiVersion"),
             field: None,
             hint: Some(format!("this release understands {API_VERSION}")),
+            subject: None,
         });
         return;
     }
@@ -347,6 +350,7 @@ fn collect_objects(
             field: None,
             hint: did_you_mean(kind_name, Kind::ALL.iter().map(|k| k.name()))
                 .map(|k| format!("did you mean {k}?")),
+            subject: None,
         });
         return;
     }

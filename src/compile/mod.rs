@@ -32,7 +32,7 @@ use serde_json::Value;
 use crate::api::{CellTemplate, CoreTemplate, Kind, MultigresCluster, ShardTemplate};
 use crate::images::ImageSet;
 use crate::labels;
-use diagnostics::{self as codes, Diagnostic, Diagnostics, Severity};
+use diagnostics::{self as codes, Diagnostic, Diagnostics, Severity, Subject};
 use load::{LoadedObject, ObjectSource, Sources};
 use path::FieldPath;
 use provenance::Provenance;
@@ -170,7 +170,11 @@ pub fn compile_with_previous(inputs: &[Input], previous: &[Input], options: &Opt
             ))
             .and_then(|o| serde_json::from_value::<MultigresCluster>(o.clone()).ok());
         let findings = validate::cluster(&resolve_input, &catalog, &resolved, old.as_ref());
-        let label = format!("MultigresCluster {}/{}", cluster.namespace, cluster.name);
+        let label = Who {
+            kind: Kind::MultigresCluster,
+            namespace: &cluster.namespace,
+            name: &cluster.name,
+        };
         for finding in findings {
             run.report_finding(&cluster.source, &label, finding);
         }
@@ -227,12 +231,11 @@ pub fn compile_with_previous(inputs: &[Input], previous: &[Input], options: &Opt
         }
     }
     for template in &templates {
-        let label = format!(
-            "{} {}/{}",
-            template.kind.name(),
-            template.namespace,
-            template.name
-        );
+        let label = Who {
+            kind: template.kind,
+            namespace: &template.namespace,
+            name: &template.name,
+        };
         for finding in validate::template(template.kind, &template.value) {
             run.report_finding(&template.source, &label, finding);
         }
@@ -250,6 +253,7 @@ pub fn compile_with_previous(inputs: &[Input], previous: &[Input], options: &Opt
             pos: yaml::Pos { line: 1, col: 1 },
             field: None,
             hint: Some("pass the files or directories that hold the cluster".into()),
+            subject: None,
         });
     }
     objects.sort_by_cached_key(emit::sort_key);
@@ -258,6 +262,13 @@ pub fn compile_with_previous(inputs: &[Input], previous: &[Input], options: &Opt
         objects,
         diagnostics: run.diagnostics.finish(),
     }
+}
+
+/// The object a finding is reported against.
+struct Who<'a> {
+    kind: Kind,
+    namespace: &'a str,
+    name: &'a str,
 }
 
 /// A cluster or template that passed admission.
@@ -293,14 +304,16 @@ impl Run<'_> {
             pos: self.sources.key_pos(source, pointer),
             field: None,
             hint,
+            subject: None,
         });
     }
 
     /// Places a finding about `source` (an object named `label`) in its file.
-    fn report_finding(&mut self, source: &ObjectSource, label: &str, finding: validate::Finding) {
+    fn report_finding(&mut self, source: &ObjectSource, who: &Who<'_>, finding: validate::Finding) {
+        let label = format!("{} {}/{}", who.kind.name(), who.namespace, who.name);
         let (source, label) = match &finding.elsewhere {
             Some(other) => (other, format!("used by {label}")),
-            None => (source, label.to_owned()),
+            None => (source, label),
         };
         let pointer = finding.path.pointer();
         let pos = if finding.at_key {
@@ -321,6 +334,12 @@ impl Run<'_> {
             pos,
             field: Some(field),
             hint: finding.hint,
+            subject: Some(Subject {
+                kind: who.kind.name().to_owned(),
+                namespace: who.namespace.to_owned(),
+                name: who.name.to_owned(),
+                field: finding.path.to_string(),
+            }),
         });
     }
 
@@ -453,7 +472,11 @@ impl Run<'_> {
         namespace: &str,
         old: Option<&Value>,
     ) -> Option<Admitted> {
-        let label = format!("{} {namespace}/{}", kind.name(), object.name);
+        let label = Who {
+            kind,
+            namespace,
+            name: &object.name,
+        };
         let before = self.diagnostics.errors().count();
         for finding in validate::metadata(&object.value) {
             self.report_finding(&object.source, &label, finding);
