@@ -26,7 +26,8 @@ pub const EXIT_INTERNAL: u8 = 3;
         Cell, TableGroup, Shard and TopoServer objects the upstream operator would create, \
         with the same names, every default written out, byte-identical on every run.\n\n\
         Start with:  multigres render examples/minimal",
-    after_help = "Exit codes: 0 success, 2 invalid input or usage, 3 internal error."
+    after_help = "Exit codes: 0 success, 1 differences found (render --check) or a failed KRM function, \
+                  2 invalid input or usage, 3 internal error."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -57,6 +58,57 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the eight CustomResourceDefinitions.
     Crds(CrdsArgs),
+    /// The Argo CD config-management plugin (run by argocd-cmp-server).
+    ///
+    /// Install it with `multigres install argocd-plugin`; see docs/argocd.md.
+    Argocd {
+        #[command(subcommand)]
+        command: ArgocdCommand,
+    },
+    /// A KRM function: a ResourceList on stdin, the rendered ResourceList on stdout.
+    ///
+    /// For kpt (`kpt fn eval DIR --exec "multigres krm"`) and kustomize
+    /// (exec transformers). Options come from a ConfigMap functionConfig:
+    /// `namespace`, `images` (COMPONENT=IMAGE, comma-separated), `outputDir`.
+    Krm,
+    /// Print what an administrator applies to install an integration.
+    Install {
+        #[command(subcommand)]
+        what: InstallCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ArgocdCommand {
+    /// Runs before every generate; checks nothing and prints the version on stderr.
+    Init,
+    /// Render the application's directory (the working directory) for Argo CD.
+    ///
+    /// Reads the plugin contract from the environment: ARGOCD_APP_PARAMETERS
+    /// (parameters images, templates, images-file), ARGOCD_ENV_IMAGES_FILE and
+    /// ARGOCD_ENV_TEMPLATES, ARGOCD_APP_NAMESPACE (the namespace of objects
+    /// that set none), KUBE_VERSION and KUBE_API_VERSIONS.
+    Generate,
+    /// Print the manifest files under the working directory that hold a
+    /// MultigresCluster (Argo CD's discovery: any output means a match).
+    Discover,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum InstallCommand {
+    /// The Argo CD plugin: a ConfigMap with plugin.yaml and a patch of
+    /// argocd-repo-server that adds the sidecar.
+    ArgocdPlugin {
+        /// Sidecar image: any image with `multigres` on its PATH.
+        #[arg(long, default_value = concat!("ghcr.io/multigres/multigres-cmp:v", env!("CARGO_PKG_VERSION")))]
+        image: String,
+        /// Argo CD's namespace.
+        #[arg(long, default_value = "argocd")]
+        namespace: String,
+        /// Print both documents, or only the ConfigMap or only the patch.
+        #[arg(long, value_enum, default_value_t = crate::gitops::argocd::Part::All)]
+        part: crate::gitops::argocd::Part,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -95,6 +147,20 @@ pub struct RenderArgs {
     /// tool applies them.
     #[arg(long)]
     pub preview_runtime: bool,
+    /// Write one file per object into DIR (NAMESPACE/KIND/NAME.yaml, `_cluster`
+    /// for objects without a namespace) plus DIR/kustomization.yaml listing
+    /// them, instead of printing. Only files whose content changes are
+    /// written; files an earlier run wrote and no longer rendered are removed;
+    /// other files in DIR are left alone. DIR must not overlap the inputs.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["check", "format"])]
+    pub output_dir: Option<PathBuf>,
+    /// Compare with the render committed in DIR (by --output-dir): print a
+    /// unified diff of every added, removed or changed object, and report as
+    /// errors the changes the API server or the upstream webhook would refuse
+    /// at sync time. Exit 0 when identical, 1 on any difference, 2 on invalid
+    /// input.
+    #[arg(long, value_name = "DIR", conflicts_with = "format")]
+    pub check: Option<PathBuf>,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,7 +175,7 @@ pub enum Format {
 pub struct ExplainArgs {
     #[command(flatten)]
     pub input: InputArgs,
-    /// KIND/NAME[:FIELD], e.g. Cell/minimal-zone-a-96c88ae0:spec.multigateway.replicas
+    /// `KIND/NAME[:FIELD]`, e.g. `Cell/minimal-zone-a-96c88ae0:spec.multigateway.replicas`
     /// (KIND is case-insensitive; NAME may be namespace/name).
     #[arg(long, value_name = "KIND/NAME[:FIELD]")]
     pub field: String,
@@ -138,6 +204,19 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Explain(args) => explain_command(&args),
         Command::Validate(args) => validate(&args),
         Command::Crds(args) => crds(&args),
+        Command::Argocd { command } => crate::cli_gitops::argocd(&command),
+        Command::Krm => crate::cli_gitops::krm(),
+        Command::Install {
+            what:
+                InstallCommand::ArgocdPlugin {
+                    image,
+                    namespace,
+                    part,
+                },
+        } => write_stdout(&crate::gitops::argocd::install_manifests(
+            &image, &namespace, part,
+        ))
+        .map(|()| EXIT_OK),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -149,11 +228,58 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn render(args: &RenderArgs) -> Result<u8, String> {
+    use crate::gitops::{check, tree};
+    if let Some(dir) = args.output_dir.as_ref().or(args.check.as_ref()) {
+        tree::check_overlap(dir, &args.input.paths)?;
+    }
     let (inputs, mut options) = read_inputs(&args.input)?;
     options.preview_runtime = args.preview_runtime;
     let output = compile::compile(&inputs, &options);
     if report(&output.diagnostics) {
         return Ok(EXIT_INVALID);
+    }
+    if let Some(dir) = &args.output_dir {
+        let files = tree::files(&output.objects)?;
+        let summary = tree::write(dir, &files)?;
+        eprintln!("{}: {summary}", dir.display());
+        return Ok(EXIT_OK);
+    }
+    if let Some(dir) = &args.check {
+        let files = tree::files(&output.objects)?;
+        let committed = tree::read(dir, args.input.max_input_bytes)?;
+        let old = match check::parse_objects(&committed, dir) {
+            Ok(old) => old,
+            Err(errors) => {
+                for error in &errors {
+                    eprintln!("{error}");
+                }
+                eprintln!("{} malformed file(s) in {}", errors.len(), dir.display());
+                return Ok(EXIT_INVALID);
+            }
+        };
+        let diffs = check::diff(&committed, &files);
+        let color = std::io::IsTerminal::is_terminal(&std::io::stdout());
+        let text: String = diffs.iter().map(|d| check::unified(d, color)).collect();
+        write_stdout(&text)?;
+        let judgement = check::judge(&old, &check::values(&output.objects));
+        for finding in &judgement.findings {
+            eprintln!("{}", finding.display(dir));
+        }
+        let count = |change| diffs.iter().filter(|d| d.change == change).count();
+        eprintln!(
+            "{}: {} changed, {} added, {} removed, {} identical; {} upgrade error(s)",
+            dir.display(),
+            count(check::Change::Changed),
+            count(check::Change::Added),
+            count(check::Change::Removed),
+            files.len() - count(check::Change::Changed) - count(check::Change::Added),
+            judgement.findings.len()
+        );
+        return Ok(if diffs.is_empty() && judgement.is_safe() {
+            EXIT_OK
+        } else {
+            check::EXIT_DIFFERENT
+        });
     }
     let text = match args.format {
         Format::Yaml => emit::to_yaml(&output.objects),
@@ -205,7 +331,7 @@ fn crds(args: &CrdsArgs) -> Result<u8, String> {
 }
 
 /// Prints diagnostics to stderr; returns whether any is an error.
-fn report(diagnostics: &Diagnostics) -> bool {
+pub(crate) fn report(diagnostics: &Diagnostics) -> bool {
     let mut stderr = std::io::stderr().lock();
     for d in &diagnostics.0 {
         let _ = writeln!(stderr, "{d}");
@@ -217,7 +343,7 @@ fn report(diagnostics: &Diagnostics) -> bool {
     errors > 0
 }
 
-fn write_stdout(text: &str) -> Result<(), String> {
+pub(crate) fn write_stdout(text: &str) -> Result<(), String> {
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(text.as_bytes())
@@ -266,7 +392,7 @@ fn read_inputs(args: &InputArgs) -> Result<(Vec<Input>, Options), String> {
     ))
 }
 
-fn read_paths(paths: &[PathBuf]) -> Result<Vec<Input>, String> {
+pub(crate) fn read_paths(paths: &[PathBuf]) -> Result<Vec<Input>, String> {
     read_paths_limited(paths, InputLimits::default().max_input_bytes)
 }
 

@@ -9,8 +9,11 @@ pub mod api;
 pub mod build;
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "cli")]
+mod cli_gitops;
 pub mod compile;
 pub mod explain;
+pub mod gitops;
 pub mod images;
 pub mod labels;
 pub mod names;

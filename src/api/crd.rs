@@ -1,6 +1,6 @@
 //! The eight CustomResourceDefinitions, generated from the types.
 //!
-//! kube and schemars produce the schemas; [`normalize`] then brings them into
+//! kube and schemars produce the schemas; `normalize` then brings them into
 //! the shape the API server stores and upstream ships: no `nullable` on
 //! optional fields, integer bounds, quantities as int-or-string with the
 //! Kubernetes pattern, `apiVersion`/`kind`/`metadata` at the root.
