@@ -126,7 +126,7 @@ pub struct InputArgs {
     /// A YAML file mapping components to images (kept in Git); --image wins over it.
     #[arg(long = "images-file", value_name = "FILE")]
     pub images_file: Option<PathBuf>,
-    /// Largest accepted input file, in bytes.
+    /// Most bytes read over all inputs.
     #[arg(long, value_name = "BYTES", default_value_t = InputLimits::default().max_input_bytes)]
     pub max_input_bytes: usize,
     /// Most objects accepted over all inputs.
@@ -396,50 +396,60 @@ pub(crate) fn read_paths(paths: &[PathBuf]) -> Result<Vec<Input>, String> {
     read_paths_limited(paths, InputLimits::default().max_input_bytes)
 }
 
-/// Reads files, directories (recursively, sorted) and `-` (stdin). A file
-/// larger than `max_bytes` is read only up to the limit plus one byte, so the
-/// compiler reports it without the whole file in memory.
+/// Reads files, directories (recursively, sorted) and `-` (stdin), at most
+/// `max_bytes` in all. The input that crosses the budget is read only up to
+/// it plus one byte, and nothing after it, so the compiler reports the breach
+/// without the excess in memory.
 fn read_paths_limited(paths: &[PathBuf], max_bytes: usize) -> Result<Vec<Input>, String> {
-    let mut inputs = Vec::new();
+    let mut files = Vec::new();
     for path in paths {
         if path.as_os_str() == "-" {
-            let mut bytes = Vec::new();
-            std::io::stdin()
-                .take(max_bytes as u64 + 1)
-                .read_to_end(&mut bytes)
-                .map_err(|e| format!("cannot read stdin: {e}"))?;
-            inputs.push(Input::new("-", bytes));
+            files.push(path.clone());
             continue;
         }
         let metadata =
             std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         if metadata.is_dir() {
-            let mut files = Vec::new();
+            let before = files.len();
             collect_dir(path, &mut files)?;
-            if files.is_empty() {
+            if files.len() == before {
                 return Err(format!(
                     "{} holds no .yaml, .yml or .json files",
                     path.display()
                 ));
             }
-            for file in files {
-                inputs.push(read_file(&file, max_bytes)?);
-            }
         } else {
-            inputs.push(read_file(path, max_bytes)?);
+            files.push(path.clone());
+        }
+    }
+    let mut inputs = Vec::new();
+    let mut remaining = max_bytes;
+    for path in files {
+        let budget = remaining as u64 + 1;
+        let (name, bytes) = if path.as_os_str() == "-" {
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .take(budget)
+                .read_to_end(&mut bytes)
+                .map_err(|e| format!("cannot read stdin: {e}"))?;
+            ("-".to_owned(), bytes)
+        } else {
+            let file = std::fs::File::open(&path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let mut bytes = Vec::new();
+            file.take(budget)
+                .read_to_end(&mut bytes)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            (path.display().to_string(), bytes)
+        };
+        let over = bytes.len() > remaining;
+        remaining = remaining.saturating_sub(bytes.len());
+        inputs.push(Input::new(name, bytes));
+        if over {
+            break;
         }
     }
     Ok(inputs)
-}
-
-fn read_file(path: &Path, max_bytes: usize) -> Result<Input, String> {
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut bytes = Vec::new();
-    file.take(max_bytes as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    Ok(Input::new(path.display().to_string(), bytes))
 }
 
 /// Manifest files under `dir`, sorted, skipping hidden entries and not

@@ -208,10 +208,18 @@ fn canonical(path: &Path) -> Result<PathBuf, String> {
 
 /// `multigres krm`: reads a ResourceList, writes one.
 pub fn krm() -> Result<u8, String> {
+    // The same byte budget as `render` (a ResourceList holds every input).
+    let limit = compile::InputLimits::default().max_input_bytes;
     let mut text = String::new();
     std::io::stdin()
+        .take(limit as u64 + 1)
         .read_to_string(&mut text)
         .map_err(|e| format!("cannot read stdin: {e}"))?;
+    if text.len() > limit {
+        return Err(format!(
+            "the ResourceList on stdin is larger than the limit of {limit} bytes"
+        ));
+    }
     let outcome = krm::run(&text);
     if outcome.failed {
         // Orchestrators print results; a short line on stderr helps when run by hand.

@@ -173,3 +173,29 @@ fn objects_doc_is_generated_from_the_golden_file() {
         "docs/objects.md is stale: run `MULTIGRES_BLESS=1 cargo test --test docs`"
     );
 }
+
+#[test]
+fn limits_doc_states_the_defaults_of_the_code() {
+    let text = doc("limits.md");
+    let limits = multigres::compile::InputLimits::default();
+    for (budget, value) in [
+        ("Bytes read, over all inputs", limits.max_input_bytes),
+        ("Objects in the inputs", limits.max_objects),
+        ("Nesting depth", limits.yaml.max_depth),
+        (
+            "Nodes produced by alias expansion",
+            limits.yaml.max_alias_nodes,
+        ),
+        ("Nodes per input", limits.yaml.max_nodes),
+        ("Documents per input", limits.yaml.max_documents),
+    ] {
+        let row = text
+            .lines()
+            .find(|line| line.starts_with(&format!("| {budget}")))
+            .unwrap_or_else(|| panic!("docs/limits.md has no row for {budget:?}"));
+        assert!(
+            row.contains(&format!("| {value}")),
+            "docs/limits.md states another default for {budget:?} than {value}: {row}"
+        );
+    }
+}

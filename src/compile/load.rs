@@ -26,9 +26,10 @@ impl Input {
 /// Budgets for hostile or accidental huge inputs.
 #[derive(Debug, Clone, Copy)]
 pub struct InputLimits {
-    /// Bytes of one input.
+    /// Bytes over all inputs.
     pub max_input_bytes: usize,
-    /// Objects over all inputs.
+    /// Objects over all inputs, and objects in the output (inputs plus
+    /// generated ones): one small cluster can ask for hundreds of thousands.
     pub max_objects: usize,
     pub yaml: Limits,
 }
@@ -37,7 +38,7 @@ impl Default for InputLimits {
     fn default() -> Self {
         Self {
             max_input_bytes: 32 << 20,
-            max_objects: 100_000,
+            max_objects: 50_000,
             yaml: Limits::default(),
         }
     }
@@ -144,6 +145,7 @@ pub fn load(inputs: &[Input], limits: &InputLimits) -> (Sources, Vec<LoadedObjec
     let mut sources = Sources::default();
     let mut objects = Vec::new();
     let mut diagnostics = Diagnostics::default();
+    let mut bytes_read = 0;
     for input in inputs {
         let file = sources.files.len();
         let error = |code, pos, message: String, hint: Option<&str>| Diagnostic {
@@ -156,23 +158,29 @@ pub fn load(inputs: &[Input], limits: &InputLimits) -> (Sources, Vec<LoadedObjec
             hint: hint.map(str::to_owned),
             subject: None,
         };
-        if input.bytes.len() > limits.max_input_bytes {
+        if input.bytes.len() > limits.max_input_bytes - bytes_read {
+            let message = if bytes_read == 0 {
+                format!(
+                    "input is larger than the limit of {} bytes",
+                    limits.max_input_bytes
+                )
+            } else {
+                format!(
+                    "the inputs together are larger than the limit of {} bytes \
+                     ({bytes_read} bytes were read before this one)",
+                    limits.max_input_bytes
+                )
+            };
             diagnostics.push(error(
                 codes::INPUT_LIMIT,
                 Pos { line: 1, col: 1 },
-                format!(
-                    "input is {} bytes, more than the limit of {} bytes",
-                    input.bytes.len(),
-                    limits.max_input_bytes
-                ),
-                Some("split the input, or raise the limit with --max-input-bytes"),
+                message,
+                Some("split the inputs, or raise the limit with --max-input-bytes"),
             ));
-            sources.files.push(SourceFile {
-                name: input.name.clone(),
-                docs: Vec::new(),
-            });
-            continue;
+            // The budget is spent: later inputs are not read either.
+            break;
         }
+        bytes_read += input.bytes.len();
         let text = match std::str::from_utf8(&input.bytes) {
             Ok(text) => text,
             Err(err) => {
@@ -199,9 +207,12 @@ pub fn load(inputs: &[Input], limits: &InputLimits) -> (Sources, Vec<LoadedObjec
             Err(err) => {
                 let (code, hint) = match err.limit {
                     Some(LimitKind::Depth) => (codes::INPUT_LIMIT, Some("reduce the nesting")),
-                    Some(LimitKind::Nodes) => (
+                    Some(LimitKind::Nodes) => (codes::INPUT_LIMIT, Some("split the input")),
+                    Some(LimitKind::Aliases) => (
                         codes::INPUT_LIMIT,
-                        Some("aliases that repeat large nodes many times are refused"),
+                        Some(
+                            "aliases that repeat large nodes many times are refused; write the values out",
+                        ),
                     ),
                     Some(LimitKind::Documents) => (codes::INPUT_LIMIT, Some("split the input")),
                     None => (codes::YAML_SYNTAX, None),
@@ -448,6 +459,27 @@ mod tests {
         };
         let (_, _, diagnostics) = load(&[Input::new("big", "a: 12345")], &limits);
         assert_eq!(diagnostics.0[0].code, "MG002");
+        assert_eq!(
+            diagnostics.0[0].message,
+            "input is larger than the limit of 4 bytes"
+        );
+        // The budget covers all inputs together.
+        let limits = InputLimits {
+            max_input_bytes: 11,
+            ..InputLimits::default()
+        };
+        let inputs = [Input::new("one", "a: 1\n"), Input::new("two", "b: 12\n")];
+        let (_, _, diagnostics) = load(&inputs, &limits);
+        assert!(!diagnostics.0.iter().any(|d| d.code == "MG002"));
+        let inputs = [Input::new("one", "a: 1\n"), Input::new("two", "b: 123\n")];
+        let (_, _, diagnostics) = load(&inputs, &limits);
+        let breach = diagnostics.0.iter().find(|d| d.code == "MG002").unwrap();
+        assert_eq!(breach.file, "two");
+        assert!(
+            breach.message.contains("5 bytes were read before"),
+            "{}",
+            breach.message
+        );
     }
 
     #[test]

@@ -152,6 +152,19 @@ pub fn compile_with_previous(inputs: &[Input], previous: &[Input], options: &Opt
         let Some(typed_cluster) = run.typed::<MultigresCluster>(cluster) else {
             continue;
         };
+        let mut budget = workloads::ObjectBudget {
+            limit: options.limits.max_objects,
+            used: objects.len(),
+        };
+        let label = Who {
+            kind: Kind::MultigresCluster,
+            namespace: &cluster.namespace,
+            name: &cluster.name,
+        };
+        if budget.exceeded_by(0) {
+            run.report_finding(&cluster.source, &label, budget.breach());
+            break;
+        }
         let catalog = typed.catalog(&cluster.namespace);
         let defaulted: HashSet<String> = cluster.defaulted.iter().map(FieldPath::pointer).collect();
         let resolve_input = resolve::Cluster {
@@ -170,11 +183,6 @@ pub fn compile_with_previous(inputs: &[Input], previous: &[Input], options: &Opt
             ))
             .and_then(|o| serde_json::from_value::<MultigresCluster>(o.clone()).ok());
         let findings = validate::cluster(&resolve_input, &catalog, &resolved, old.as_ref());
-        let label = Who {
-            kind: Kind::MultigresCluster,
-            namespace: &cluster.namespace,
-            name: &cluster.name,
-        };
         for finding in findings {
             run.report_finding(&cluster.source, &label, finding);
         }
@@ -199,9 +207,14 @@ pub fn compile_with_previous(inputs: &[Input], previous: &[Input], options: &Opt
             source: &cluster.source,
             config_maps: &config_maps,
         };
-        let built = workloads::build(&context, &children, options.preview_runtime);
+        budget.used += children.len();
+        let built = workloads::build(&context, &children, options.preview_runtime, budget);
+        let over_budget = built.findings.iter().any(|f| f.code == codes::INPUT_LIMIT);
         for finding in built.findings {
             run.report_finding(&cluster.source, &label, finding);
+        }
+        if over_budget {
+            break;
         }
         for generated in children {
             objects.push(Object {

@@ -53,7 +53,45 @@ fn no_env() -> &'static BTreeMap<String, String> {
     &EMPTY
 }
 
-pub fn build(ctx: &ClusterContext<'_>, children: &[Generated], preview_runtime: bool) -> Workloads {
+/// How many objects the output may hold, and how many it holds already.
+#[derive(Debug, Clone, Copy)]
+pub struct ObjectBudget {
+    pub limit: usize,
+    pub used: usize,
+}
+
+impl ObjectBudget {
+    pub fn exceeded_by(&self, more: usize) -> bool {
+        self.used.saturating_add(more) > self.limit
+    }
+
+    /// The error reported where the budget ran out.
+    pub fn breach(&self) -> Finding {
+        Finding {
+            severity: Severity::Error,
+            code: codes::INPUT_LIMIT,
+            path: FieldPath::root().key("spec"),
+            at_key: true,
+            message: format!(
+                "the output would hold more than {} objects (inputs and generated ones); \
+                 stopped at this cluster",
+                self.limit
+            ),
+            hint: Some("split the inputs, or raise the limit with --max-objects".into()),
+            elsewhere: None,
+        }
+    }
+}
+
+/// Builds the objects of one cluster. Stops with an error finding once the
+/// budget is spent (a shard adds at most a few thousand objects), so that a
+/// small cluster asking for a huge fleet cannot exhaust memory.
+pub fn build(
+    ctx: &ClusterContext<'_>,
+    children: &[Generated],
+    preview_runtime: bool,
+    budget: ObjectBudget,
+) -> Workloads {
     let mut out = Workloads::default();
     let settings = &ctx.resolved.settings;
     let global_topo = children
@@ -118,10 +156,14 @@ pub fn build(ctx: &ClusterContext<'_>, children: &[Generated], preview_runtime: 
             }
             Kind::Shard => {
                 if let Some(shard) = typed::<Shard>(child) {
-                    shard_objects(ctx, child, &shard, preview_runtime, &mut out);
+                    shard_objects(ctx, child, &shard, preview_runtime, budget, &mut out);
                 }
             }
             _ => {}
+        }
+        if budget.exceeded_by(out.objects.len() + out.runtime.len()) {
+            out.findings.push(budget.breach());
+            break;
         }
     }
     out
@@ -137,6 +179,7 @@ fn shard_objects(
     child: &Generated,
     shard: &Shard,
     preview_runtime: bool,
+    budget: ObjectBudget,
     out: &mut Workloads,
 ) {
     let spec = &shard.spec;
@@ -218,6 +261,10 @@ fn shard_objects(
     };
     for (pool_name, pool) in &spec.pools {
         for cell in &pool.cells {
+            // The caller reports the breach.
+            if budget.exceeded_by(out.objects.len() + out.runtime.len()) {
+                return;
+            }
             for index in 0..u32::try_from(pool.replicas_per_cell.unwrap_or(1)).unwrap_or(0) {
                 if let Some(objects) = build::pool::build(shard, pool_name, cell, index, &inputs) {
                     out.runtime

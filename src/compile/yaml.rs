@@ -78,12 +78,17 @@ pub struct Document {
 }
 
 /// Budgets that keep a hostile stream from exhausting time or memory.
+/// Each is checked before the work it guards is done, so a breach costs no
+/// more than the budget itself.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Deepest nesting of collections.
     pub max_depth: usize,
     /// Nodes produced in one stream, counting every node an alias repeats.
     pub max_nodes: usize,
+    /// Nodes produced by alias expansion in one stream: a "billion laughs"
+    /// document is refused after this many, however small it is.
+    pub max_alias_nodes: usize,
     /// Documents in one stream.
     pub max_documents: usize,
 }
@@ -93,6 +98,9 @@ impl Default for Limits {
         Self {
             max_depth: 64,
             max_nodes: 2_000_000,
+            // Manifests use aliases for a few shared blocks; kubectl's YAML
+            // reader refuses documents where aliases dominate.
+            max_alias_nodes: 100_000,
             max_documents: 100_000,
         }
     }
@@ -111,6 +119,7 @@ pub struct YamlError {
 pub enum LimitKind {
     Depth,
     Nodes,
+    Aliases,
     Documents,
 }
 
@@ -126,6 +135,7 @@ pub fn parse_stream(text: &str, limits: &Limits) -> Result<Vec<Document>, YamlEr
         events: parser,
         limits,
         nodes: 0,
+        alias_nodes: 0,
         anchors: HashMap::new(),
     };
     builder.stream()
@@ -135,8 +145,10 @@ struct Builder<'a, I> {
     events: I,
     limits: &'a Limits,
     nodes: usize,
-    /// Anchored nodes of the current document, by anchor id.
-    anchors: HashMap<usize, Value>,
+    alias_nodes: usize,
+    /// Anchored nodes of the current document, by anchor id, with the number
+    /// of nodes each one repeats when an alias uses it.
+    anchors: HashMap<usize, (Value, usize)>,
 }
 
 fn pos(span: &Span) -> Pos {
@@ -154,11 +166,14 @@ where
         match self.events.next() {
             Some(Ok(event)) => Ok(event),
             Some(Err(err)) => {
-                let message = err.info();
+                let mut message = err.info().to_owned();
                 // The parser's own nesting guard fires before ours on flow
                 // collections; both are the depth budget.
                 let limit = (message.contains("recursion limit") || message.contains("nesting"))
                     .then_some(LimitKind::Depth);
+                if limit.is_some() {
+                    message = self.too_deep();
+                }
                 Err(YamlError {
                     pos: Pos {
                         line: u32::try_from(err.marker().line()).unwrap_or(u32::MAX),
@@ -251,6 +266,29 @@ where
         Ok(())
     }
 
+    fn too_deep(&self) -> String {
+        format!(
+            "YAML nested more than {} levels deep",
+            self.limits.max_depth
+        )
+    }
+
+    /// Charges an alias that repeats `n` nodes to both budgets.
+    fn count_alias(&mut self, n: usize, at: &Span) -> Result<(), YamlError> {
+        self.alias_nodes = self.alias_nodes.saturating_add(n);
+        if self.alias_nodes > self.limits.max_alias_nodes {
+            return Err(YamlError {
+                pos: pos(at),
+                message: format!(
+                    "aliases expand to more than {} YAML nodes; refusing to read further",
+                    self.limits.max_alias_nodes
+                ),
+                limit: Some(LimitKind::Aliases),
+            });
+        }
+        self.count_nodes(n, at)
+    }
+
     fn node(
         &mut self,
         event: Event<'input>,
@@ -263,13 +301,11 @@ where
         if depth > self.limits.max_depth {
             return Err(YamlError {
                 pos: pos(&span),
-                message: format!(
-                    "YAML nested more than {} levels deep",
-                    self.limits.max_depth
-                ),
+                message: self.too_deep(),
                 limit: Some(LimitKind::Depth),
             });
         }
+        let nodes_before = self.nodes;
         self.count_nodes(1, &span)?;
         spans.by_pointer.insert(
             pointer.clone(),
@@ -305,15 +341,17 @@ where
                 (Value::Object(self.mapping(pointer, spans, depth)?), anchor)
             }
             Event::Alias(id) => {
-                let Some(target) = self.anchors.get(&id).cloned() else {
+                let Some(&(_, repeats)) = self.anchors.get(&id) else {
                     return Err(YamlError {
                         pos: pos(&span),
                         message: "alias refers to an unknown anchor".into(),
                         limit: None,
                     });
                 };
-                self.count_nodes(node_count(&target), &span)?;
-                (target, 0)
+                // Charged before the copy is made. The alias node itself
+                // was counted above.
+                self.count_alias(repeats.saturating_sub(1), &span)?;
+                (self.anchors[&id].0.clone(), 0)
             }
             _ => {
                 return Err(YamlError {
@@ -324,7 +362,8 @@ where
             }
         };
         if anchor != 0 {
-            self.anchors.insert(anchor, value.clone());
+            let repeats = self.nodes - nodes_before;
+            self.anchors.insert(anchor, (value.clone(), repeats));
         }
         Ok(value)
     }
@@ -405,7 +444,10 @@ where
                     .and_then(|t| t.core_suffix().map(str::to_owned));
                 resolve_scalar(&text, style, tag.as_deref(), span)?
             }
-            Event::Alias(id) => self.anchors.get(&id).cloned().unwrap_or(Value::Null),
+            Event::Alias(id) => self
+                .anchors
+                .get(&id)
+                .map_or(Value::Null, |(value, _)| value.clone()),
             _ => {
                 return Err(YamlError {
                     pos: pos(span),
@@ -455,14 +497,6 @@ pub fn push_escaped(pointer: &mut String, key: &str) {
             '/' => pointer.push_str("~1"),
             _ => pointer.push(c),
         }
-    }
-}
-
-fn node_count(value: &Value) -> usize {
-    match value {
-        Value::Array(items) => 1 + items.iter().map(node_count).sum::<usize>(),
-        Value::Object(map) => 1 + map.values().map(node_count).sum::<usize>(),
-        _ => 1,
     }
 }
 
@@ -717,7 +751,35 @@ mod tests {
             text.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
         }
         let err = parse_stream(&text, &Limits::default()).unwrap_err();
+        assert_eq!(err.limit, Some(LimitKind::Aliases));
+        // Refused on line 5, whose aliases repeat 11 111 nodes each, long
+        // before the 10^10 nodes the document describes.
+        assert_eq!(err.pos.line, 5, "{err:?}");
+    }
+
+    #[test]
+    fn aliases_within_the_budget_are_charged_what_they_repeat() {
+        let limits = Limits {
+            max_alias_nodes: 7,
+            ..Limits::default()
+        };
+        // `*b` repeats a mapping of 3 nodes: 1 + 2 extra each time.
+        let text = "b: &b {x: 1, y: 2}\nc: [*b, *b, *b]\n";
+        assert!(parse_stream(text, &limits).is_ok());
+        let text = "b: &b {x: 1, y: 2}\nc: [*b, *b, *b, *b]\n";
+        let err = parse_stream(text, &limits).unwrap_err();
+        assert_eq!(err.limit, Some(LimitKind::Aliases));
+    }
+
+    #[test]
+    fn literal_nodes_have_their_own_budget() {
+        let limits = Limits {
+            max_nodes: 10,
+            ..Limits::default()
+        };
+        let err = parse_stream("[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]", &limits).unwrap_err();
         assert_eq!(err.limit, Some(LimitKind::Nodes));
+        assert!(parse_stream("[1, 2, 3, 4, 5, 6, 7, 8, 9]", &limits).is_ok());
     }
 
     #[test]
@@ -725,6 +787,13 @@ mod tests {
         let text = format!("{}1{}", "[".repeat(100), "]".repeat(100));
         let err = parse_stream(&text, &Limits::default()).unwrap_err();
         assert_eq!(err.limit, Some(LimitKind::Depth), "{err:?}");
+        assert_eq!(err.message, "YAML nested more than 64 levels deep");
+        let block: String = (0..100).map(|i| format!("{}a:\n", " ".repeat(i))).collect();
+        let err = parse_stream(&block, &Limits::default()).unwrap_err();
+        assert_eq!(err.limit, Some(LimitKind::Depth), "{err:?}");
+        // Exactly at the budget is accepted.
+        let text = format!("{}1{}", "[".repeat(64), "]".repeat(64));
+        assert!(parse_stream(&text, &Limits::default()).is_ok());
     }
 
     #[test]
