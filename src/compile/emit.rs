@@ -46,12 +46,64 @@ pub fn sort_key(object: &Object) -> (usize, String, String, String) {
 
 /// A YAML stream, one document per object, `---` before each.
 pub fn to_yaml(objects: &[Object]) -> String {
-    let mut out = String::new();
-    for object in objects {
-        out.push_str("---\n");
-        out.push_str(&yaml(&object.value));
+    let mut out = Vec::new();
+    // Writing to memory cannot fail, and every document is UTF-8.
+    let _ = write_yaml(objects, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`to_yaml`], written in batches, so that a large render is never held in
+/// memory twice. Serialising is most of a render's time and each object is
+/// independent, so the objects of a batch are serialised on every core;
+/// the bytes do not depend on how many there are.
+pub fn write_yaml(objects: &[Object], out: &mut impl std::io::Write) -> std::io::Result<()> {
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    write_yaml_with(objects, out, threads)
+}
+
+/// Objects serialised per batch: a few megabytes of text.
+const BATCH: usize = 2048;
+
+fn write_yaml_with(
+    objects: &[Object],
+    out: &mut impl std::io::Write,
+    threads: usize,
+) -> std::io::Result<()> {
+    for batch in objects.chunks(BATCH) {
+        for text in documents(batch, threads) {
+            out.write_all(text.as_bytes())?;
+        }
     }
-    out
+    Ok(())
+}
+
+/// The documents of `objects`, in order, as up to `threads` strings each
+/// serialised on its own thread.
+fn documents(objects: &[Object], threads: usize) -> Vec<String> {
+    let serialise = |part: &[Object]| -> String {
+        part.iter()
+            .map(|object| format!("---\n{}", yaml(&object.value)))
+            .collect()
+    };
+    if threads <= 1 || objects.len() < 2 {
+        return vec![serialise(objects)];
+    }
+    let per_thread = objects.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = objects
+            .chunks(per_thread)
+            .map(|part| scope.spawn(move || serialise(part)))
+            .collect();
+        workers
+            .into_iter()
+            // A panic in a worker is a bug: let it reach main's handler.
+            .map(|worker| {
+                worker
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p))
+            })
+            .collect()
+    })
 }
 
 /// One value as a YAML document (keys sorted, strings quoted where YAML 1.1
@@ -76,4 +128,50 @@ pub fn to_json(objects: &[Object]) -> String {
     let mut text = serde_json::to_string_pretty(&list).unwrap_or_default();
     text.push('\n');
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::{Origin, provenance::Provenance};
+
+    fn object(index: usize) -> Object {
+        Object {
+            api_version: "v1".into(),
+            kind: "ConfigMap".into(),
+            namespace: Some("default".into()),
+            name: format!("config-{index}"),
+            value: serde_json::json!({
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": format!("config-{index}"), "namespace": "default"},
+                "data": {"on": "yes", "text": "line one\nline two\n", "n": index},
+            }),
+            origin: Origin::Generated {
+                cluster: "c".into(),
+            },
+            prov: Provenance::default(),
+        }
+    }
+
+    #[test]
+    fn the_stream_does_not_depend_on_threads_or_batches() {
+        let objects: Vec<Object> = (0..BATCH + 7).map(object).collect();
+        let mut sequential = Vec::new();
+        write_yaml_with(&objects, &mut sequential, 1).unwrap();
+        let text = String::from_utf8(sequential.clone()).unwrap();
+        // YAML 1.1 readers (kubectl) would take n, on and yes for booleans.
+        let first = "---\napiVersion: v1\ndata:\n  \"n\": 0\n  \"on\": \"yes\"\n  text: |\n";
+        assert!(text.starts_with(first), "{text}");
+        assert_eq!(text.matches("---\n").count(), objects.len());
+        for threads in [2, 3, 7] {
+            let mut parallel = Vec::new();
+            write_yaml_with(&objects, &mut parallel, threads).unwrap();
+            assert!(
+                parallel == sequential,
+                "{threads} threads changed the bytes"
+            );
+        }
+        assert_eq!(to_yaml(&objects), text);
+    }
 }

@@ -523,7 +523,7 @@ impl Run<'_> {
     /// The typed form of an admitted object. Admission checked the shape, so
     /// a failure here means schema and types disagree: reported, not panicked.
     fn typed<T: DeserializeOwned>(&mut self, admitted: &Admitted) -> Option<T> {
-        match serde_json::from_value(admitted.value.clone()) {
+        match T::deserialize(&admitted.value) {
             Ok(typed) => Some(typed),
             Err(err) => {
                 self.error(

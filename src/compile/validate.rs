@@ -5,6 +5,7 @@
 //! carry a cell's zone or region label, and whether a default StorageClass
 //! exists (docs/validation.md lists them).
 
+use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -990,7 +991,7 @@ pub fn template(kind: Kind, value: &Value) -> Vec<Finding> {
         Kind::CellTemplate => {
             let gateway: Option<MultigatewaySpec> = value
                 .pointer("/spec/multigateway")
-                .and_then(|g| serde_json::from_value(g.clone()).ok());
+                .and_then(|g| MultigatewaySpec::deserialize(g).ok());
             let Some(gateway) = gateway else {
                 return Vec::new();
             };
