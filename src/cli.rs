@@ -382,7 +382,7 @@ fn read_inputs(args: &InputArgs) -> Result<(Vec<Input>, Options), String> {
         images.apply_flag(flag).map_err(|e| e.to_string())?;
     }
     if let Some(namespace) = &args.namespace
-        && !crate::compile::validate::is_dns_subdomain(namespace)
+        && !crate::compile::validate::is_dns_label(namespace)
     {
         return Err(format!(
             "--namespace {namespace:?} is not a valid namespace name"

@@ -178,6 +178,7 @@ codes! {
     ETCD_REPLICAS_CHANGED = "MG220", Error, "the etcd replica count changed after creation";
     BAD_QUANTITY = "MG221", Error, "a value is not a valid Kubernetes quantity or Go duration";
     CONFIG_REF_MISSING = "MG222", Error, "the ConfigMap a postgresConfigRef names is not among the inputs";
+    SERVICE_NAME = "MG223", Error, "the cluster's name cannot begin a Service name";
 }
 
 /// The entry of `code`, if it is one of [`CODES`].

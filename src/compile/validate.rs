@@ -215,17 +215,28 @@ pub fn metadata(object: &Value) -> Vec<Finding> {
     findings
 }
 
-fn is_dns_label(s: &str) -> bool {
+pub fn is_dns_label(s: &str) -> bool {
+    s.len() <= 63 && is_label_syntax(s)
+}
+
+/// As Kubernetes' IsDNS1123Subdomain: 253 characters in all; the parts
+/// between dots are not limited to 63.
+pub fn is_dns_subdomain(s: &str) -> bool {
+    s.len() <= 253 && s.split('.').all(is_label_syntax)
+}
+
+/// Lowercase letters, digits and `-`, starting and ending with a letter or digit.
+fn is_label_syntax(s: &str) -> bool {
     !s.is_empty()
-        && s.len() <= 63
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }
 
-pub fn is_dns_subdomain(s: &str) -> bool {
-    s.len() <= 253 && s.split('.').all(is_dns_label)
+/// A DNS-1035 label, the syntax of Service names: a letter first.
+fn is_dns1035_label(s: &str) -> bool {
+    is_dns_label(s) && s.starts_with(|c: char| c.is_ascii_lowercase())
 }
 
 fn is_label_value(s: &str) -> bool {
@@ -261,6 +272,7 @@ pub fn cluster(
         resolved,
         findings: Vec::new(),
     };
+    v.name();
     v.template_references();
     v.postgres_config();
     v.etcd();
@@ -287,6 +299,28 @@ fn spec_path() -> FieldPath {
 impl<'a> ClusterValidator<'_, 'a> {
     fn spec(&self) -> &'a MultigresClusterSpec {
         self.cluster.spec
+    }
+
+    /// Services are named after the cluster (`<name>-global-topo`,
+    /// `<name>-multiadmin`, ...), and Service names are DNS-1035 labels.
+    /// Upstream accepts such a cluster and then fails to create them.
+    fn name(&mut self) {
+        let name = self.cluster.name;
+        if !is_dns1035_label(name) {
+            self.findings.push(
+                Finding::error(
+                    codes::SERVICE_NAME,
+                    FieldPath::root().key("metadata").key("name"),
+                    format!(
+                        "MultigresCluster name {name:?} cannot begin the names of its Services \
+                         ({name}-global-topo, {name}-multiadmin, ...)"
+                    ),
+                )
+                .hint(
+                    "start the name with a letter and use only lowercase letters, digits and '-'",
+                ),
+            );
+        }
     }
 
     /// (a) Every explicitly named template must exist in the namespace.
