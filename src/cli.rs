@@ -449,7 +449,10 @@ fn read_paths_limited(paths: &[PathBuf], max_bytes: usize) -> Result<Vec<Input>,
         } else {
             let file = std::fs::File::open(&path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            let mut bytes = Vec::new();
+            // Sized up front: growing by doubling would hold up to twice
+            // the budget in memory while reading an oversized file.
+            let size = file.metadata().map_or(0, |m| m.len()).min(budget);
+            let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
             file.take(budget)
                 .read_to_end(&mut bytes)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
