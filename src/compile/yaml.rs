@@ -128,8 +128,8 @@ pub enum LimitKind {
 pub fn parse_stream(text: &str, limits: &Limits) -> Result<Vec<Document>, YamlError> {
     let mut options = Options::default();
     options.set_emit_comments(false);
-    options.block_nesting_limit = limits.max_depth + 1;
-    options.flow_nesting_limit = limits.max_depth + 1;
+    options.block_nesting_limit = limits.max_depth.saturating_add(1);
+    options.flow_nesting_limit = limits.max_depth.saturating_add(1);
     let parser = Parser::new_from_str_with_options(text, options);
     let mut builder = Builder {
         events: parser,
