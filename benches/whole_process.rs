@@ -12,9 +12,11 @@
 //!
 //! Both commands run alternately in one run, each sample a fresh process
 //! whose wall time and peak resident memory (wait4) are recorded; the tables
-//! show medians. kustomize is quadratic in the number of objects (about an
-//! hour for the 1000-cluster fleet), so after `--baseline-seconds` spent on
-//! one input it is not repeated; the table says how many samples each
+//! show medians. kustomize is quadratic in the number of objects (one to two
+//! hours for the 1000-cluster fleet), so after `--baseline-seconds` spent on
+//! one input it is not repeated, and a run longer than `--baseline-limit`
+//! (default two hours) is stopped: its time is then a lower bound and the
+//! ratio an upper bound, marked `<`. The table says how many samples each
 //! median has. Also timed: the hostile inputs of docs/limits.md.
 //!
 //! Run without `--bench` (as `cargo test --all-targets` does), it checks
@@ -28,7 +30,8 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
 
 use multigres::compile::yaml::{self, Limits};
 use serde_json::Value;
@@ -41,10 +44,13 @@ struct Sample {
     seconds: f64,
     peak_kib: u64,
     exit_code: i32,
+    /// Killed at the time limit: `seconds` is then a lower bound.
+    stopped: bool,
 }
 
-/// Runs `command` to the end with its output discarded, and measures it.
-fn measure(command: &mut Command) -> Sample {
+/// Runs `command` to the end (or until `limit` has passed, when it is
+/// killed) with its output discarded, and measures it.
+fn measure(command: &mut Command, limit: Option<Duration>) -> Sample {
     let start = Instant::now();
     #[expect(
         clippy::zombie_processes,
@@ -57,12 +63,27 @@ fn measure(command: &mut Command) -> Sample {
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
     let pid = libc::pid_t::try_from(child.id()).expect("a pid");
+    let (done, finished) = mpsc::channel::<()>();
+    let watchdog = limit.map(|limit| {
+        std::thread::spawn(move || {
+            let timed_out = finished.recv_timeout(limit) == Err(RecvTimeoutError::Timeout);
+            if timed_out {
+                // SAFETY: plain syscall. `done` is sent right after the
+                // child is reaped, so `pid` can only name another process
+                // if it is reused within those few instructions.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+            timed_out
+        })
+    });
     let mut status = 0;
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
     // SAFETY: `pid` is our child and not reaped yet (std reaps only in
     // wait/try_wait, which are never called); both pointers are valid.
     let reaped = unsafe { libc::wait4(pid, &mut status, 0, usage.as_mut_ptr()) };
     let seconds = start.elapsed().as_secs_f64();
+    let _ = done.send(());
+    let stopped = watchdog.is_some_and(|w| w.join().expect("watchdog"));
     assert_eq!(reaped, pid, "wait4 failed for {command:?}");
     // SAFETY: wait4 succeeded, so it filled `usage` in.
     let usage = unsafe { usage.assume_init() };
@@ -75,6 +96,7 @@ fn measure(command: &mut Command) -> Sample {
         seconds,
         peak_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
         exit_code,
+        stopped,
     }
 }
 
@@ -165,19 +187,23 @@ struct Measured {
 
 /// Alternates the two commands `repeat` times; kustomize stops repeating
 /// once it has used `baseline_seconds` on this input.
-fn compare(case: &Case, repeat: usize, baseline_seconds: f64) -> Measured {
+fn compare(case: &Case, repeat: usize, baseline_seconds: f64, limit: Duration) -> Measured {
     let mut measured = Measured {
         render: Vec::new(),
         kustomize: Vec::new(),
     };
     for _ in 0..repeat {
-        let render = measure(&mut render_command(&case.input));
+        let render = measure(&mut render_command(&case.input), None);
         assert_eq!(render.exit_code, 0, "render of {} failed", case.name);
         measured.render.push(render);
         let spent: f64 = measured.kustomize.iter().map(|s| s.seconds).sum();
         if measured.kustomize.is_empty() || spent < baseline_seconds {
-            let kustomize = measure(&mut kustomize_command(&case.rendered));
-            assert_eq!(kustomize.exit_code, 0, "kustomize of {} failed", case.name);
+            let kustomize = measure(&mut kustomize_command(&case.rendered), Some(limit));
+            assert!(
+                kustomize.stopped || kustomize.exit_code == 0,
+                "kustomize of {} failed",
+                case.name
+            );
             measured.kustomize.push(kustomize);
         }
     }
@@ -200,6 +226,7 @@ struct Options {
     sizes: Vec<usize>,
     repeat: usize,
     baseline_seconds: f64,
+    baseline_limit: Duration,
 }
 
 fn options(args: &[String]) -> Options {
@@ -207,6 +234,7 @@ fn options(args: &[String]) -> Options {
         sizes: vec![10, 100, 1000],
         repeat: 5,
         baseline_seconds: 120.0,
+        baseline_limit: Duration::from_secs(2 * 3600),
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -222,6 +250,10 @@ fn options(args: &[String]) -> Options {
             "--baseline-seconds" => {
                 options.baseline_seconds =
                     value().parse().expect("--baseline-seconds takes seconds");
+            }
+            "--baseline-limit" => {
+                options.baseline_limit =
+                    Duration::from_secs(value().parse().expect("--baseline-limit takes seconds"));
             }
             _ => {} // `--bench` and cargo's own flags
         }
@@ -253,21 +285,35 @@ fn main() {
     println!("|---|---|---|---|---|---|---|");
     let mut growth_rows = Vec::new();
     for case in &cases {
-        let measured = compare(case, options.repeat, options.baseline_seconds);
+        let measured = compare(
+            case,
+            options.repeat,
+            options.baseline_seconds,
+            options.baseline_limit,
+        );
+        // A kustomize run stopped at the limit took at least that long, so
+        // the ratio is then an upper bound.
+        let stopped = if measured.kustomize.iter().any(|s| s.stopped) {
+            "< "
+        } else {
+            ""
+        };
         let render = median(&measured.render, |s| s.seconds);
         let kustomize = median(&measured.kustomize, |s| s.seconds);
         let render_peak = median(&measured.render, |s| s.peak_kib as f64);
         let kustomize_peak = median(&measured.kustomize, |s| s.peak_kib as f64);
         println!(
-            "| {} | {} | {} (n={}) | {} (n={}) | {:.4} | {} | {} |",
+            "| {} | {} | {} (n={}) | {}{} (n={}) | {stopped}{:.4} | {} | {}{} |",
             case.name,
             case.objects,
             seconds(render),
             measured.render.len(),
+            if stopped.is_empty() { "" } else { "> " },
             seconds(kustomize),
             measured.kustomize.len(),
             render / kustomize,
             mib(render_peak),
+            if stopped.is_empty() { "" } else { "> " },
             mib(kustomize_peak),
         );
         growth_rows.push((case.clusters, render, render_peak));
@@ -326,7 +372,7 @@ fn print_hostile() {
     println!("|---|---|---|---|");
     for name in ["billion-laughs.yaml", "fifty-megabytes.yaml"] {
         let samples: Vec<Sample> = (0..5)
-            .map(|_| measure(&mut render_command(&dir.join(name))))
+            .map(|_| measure(&mut render_command(&dir.join(name)), None))
             .collect();
         assert!(
             samples.iter().all(|s| s.exit_code == 2),
