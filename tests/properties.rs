@@ -21,6 +21,9 @@ use serde_json::{Map, Value, json};
 use multigres::compile::yaml::{self, Limits};
 use multigres::compile::{Input, Options, Origin, compile, emit};
 
+#[path = "../fuzz/src/edge_strings.rs"]
+mod edge_strings;
+
 // ---------------------------------------------------------------------------
 // Generated input sets.
 
@@ -437,45 +440,7 @@ fn awkward_value() -> impl Strategy<Value = Value> {
         .prop_map(Value::from),
         any::<f64>()
             .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
-        proptest::sample::select(
-            &[
-                "",
-                "0",
-                "-1",
-                "1e400",
-                "10Gi",
-                "100m",
-                "-5Gi",
-                "1.5Ki",
-                "99999999999999999999Ei",
-                "1m",
-                "-1s",
-                "99999h",
-                "1h1h",
-                "NaN",
-                "true",
-                "yes",
-                "0-inf",
-                "\u{0}",
-                "é",
-                "default",
-                "readWrite",
-                "Delete",
-                "Retain",
-                "etcd",
-                "s3",
-                "filesystem",
-                "UTC",
-                "64kB",
-                "ReadWriteMany",
-                "a--b",
-                "-a",
-                "A",
-                "x.y",
-                "http://[::1]:2379",
-            ][..]
-        )
-        .prop_map(Value::from),
+        proptest::sample::select(edge_strings::EDGE_STRINGS).prop_map(Value::from),
         "\\PC{0,40}".prop_map(Value::from),
         "[a-z]{300}".prop_map(Value::from),
     ];

@@ -3,6 +3,7 @@
 //! `structured` edits example clusters as the bytes direct.
 
 mod check;
+pub mod edge_strings;
 pub mod structured;
 
 pub use check::check;

@@ -13,6 +13,7 @@ use std::sync::LazyLock;
 use arbitrary::{Result, Unstructured};
 use serde_json::{Map, Number, Value};
 
+use crate::edge_strings::EDGE_STRINGS;
 use multigres::compile::emit;
 use multigres::compile::yaml::{self, Limits};
 
@@ -34,41 +35,7 @@ const MAX_DOCUMENTS: usize = 16;
 /// Field names and enum values of our schemas, and values that sit on the
 /// edges of what fields accept.
 static WORDS: LazyLock<Vec<String>> = LazyLock::new(|| {
-    let mut words: Vec<String> = [
-        "",
-        "0",
-        "-1",
-        "1e400",
-        "10Gi",
-        "-5Gi",
-        "1.5Ki",
-        "0.1m",
-        "99999999999999999999Ei",
-        "1m",
-        "-1s",
-        "99999h",
-        "1h1h",
-        "NaN",
-        "true",
-        "yes",
-        "~",
-        "null",
-        "0-inf",
-        "a--b",
-        "-a",
-        "A",
-        "x.y",
-        "\u{0}",
-        "é",
-        "UTC",
-        "64kB",
-        "http://[::1]:2379",
-        "*",
-        "default",
-        "postgres",
-    ]
-    .map(str::to_owned)
-    .to_vec();
+    let mut words: Vec<String> = EDGE_STRINGS.iter().map(|s| (*s).to_owned()).collect();
     for schema in SCHEMAS {
         let schema: Value = serde_json::from_str(schema).expect("an embedded schema");
         collect_words(&schema, &mut words);

@@ -1,0 +1,47 @@
+//! Strings on the edges of what our fields accept: quantities and durations
+//! out of range or malformed, YAML 1.1 look-alikes of other types, names
+//! that are almost DNS labels, control and non-ASCII characters, and the
+//! words fields expect. Shared by the structured fuzz target and
+//! tests/properties.rs.
+
+pub const EDGE_STRINGS: &[&str] = &[
+    "",
+    "0",
+    "-1",
+    "1e400",
+    "10Gi",
+    "100m",
+    "-5Gi",
+    "1.5Ki",
+    "0.1m",
+    "99999999999999999999Ei",
+    "1m",
+    "-1s",
+    "99999h",
+    "1h1h",
+    "NaN",
+    "true",
+    "yes",
+    "~",
+    "null",
+    "0-inf",
+    "\u{0}",
+    "é",
+    "*",
+    "default",
+    "postgres",
+    "readWrite",
+    "Delete",
+    "Retain",
+    "etcd",
+    "s3",
+    "filesystem",
+    "UTC",
+    "64kB",
+    "ReadWriteMany",
+    "a--b",
+    "-a",
+    "A",
+    "x.y",
+    "http://[::1]:2379",
+];
