@@ -3,39 +3,12 @@
 //! assert the budgets (bytes, alias expansion, depth, counts), never seconds:
 //! seconds belong to the benchmark script (docs/performance.md).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+#[path = "support/run.rs"]
+mod run;
 
-fn multigres(args: &[&str], stdin: Option<Vec<u8>>) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_multigres"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run multigres");
-    let mut pipe = child.stdin.take().unwrap();
-    // The reader may stop early (that is the point); a broken pipe is fine.
-    let writer = std::thread::spawn(move || {
-        if let Some(bytes) = stdin {
-            let _ = pipe.write_all(&bytes);
-        }
-    });
-    let output = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
+use run::{Run, multigres};
 
 /// Asserts a refused run: exit 2, empty stdout, and `expected` on stderr.
 fn assert_refused(run: &Run, expected: &str) {
