@@ -31,29 +31,38 @@ pub fn check(bytes: &[u8], preview_runtime: bool) {
     let inputs = [Input::new(FILE, bytes)];
     let first = compile(&inputs, &options);
     let again = compile(&inputs, &options);
+    let seen = Seen::of(&first);
     assert_eq!(
-        outcome(&first),
-        outcome(&again),
+        seen,
+        Seen::of(&again),
         "compiling the same input twice gave different results"
     );
     check_positions(&first, bytes);
-    if !first.has_errors() {
-        check_output_reads_back(&first);
+    if let Some(yaml) = &seen.yaml {
+        check_output_reads_back(&first, yaml);
     }
 }
 
-/// Everything a user sees: the diagnostics, then the rendered YAML.
-fn outcome(output: &Output) -> String {
-    let mut text: String = output
-        .diagnostics
-        .0
-        .iter()
-        .map(|d| format!("{d}\n"))
-        .collect();
-    if !output.has_errors() {
-        text.push_str(&emit::to_yaml(&output.objects));
+/// Everything a user sees: the diagnostics, and the rendered YAML unless
+/// there are errors.
+#[derive(Debug, PartialEq)]
+struct Seen {
+    diagnostics: String,
+    yaml: Option<String>,
+}
+
+impl Seen {
+    fn of(output: &Output) -> Self {
+        Seen {
+            diagnostics: output
+                .diagnostics
+                .0
+                .iter()
+                .map(|d| format!("{d}\n"))
+                .collect(),
+            yaml: (!output.has_errors()).then(|| emit::to_yaml(&output.objects)),
+        }
     }
-    text
 }
 
 /// Every diagnostic names the input and a line of it (or the line just
@@ -76,15 +85,15 @@ fn check_positions(output: &Output, bytes: &[u8]) {
     }
 }
 
-fn check_output_reads_back(output: &Output) {
-    let text = emit::to_yaml(&output.objects);
+/// `text` is what `output` printed.
+fn check_output_reads_back(output: &Output, text: &str) {
     let unlimited = Limits {
         max_depth: usize::MAX,
         max_nodes: usize::MAX,
         max_alias_nodes: usize::MAX,
         max_documents: usize::MAX,
     };
-    let documents = yaml::parse_stream(&text, &unlimited)
+    let documents = yaml::parse_stream(text, &unlimited)
         .unwrap_or_else(|e| panic!("the output is not YAML: {e:?}\n{text}"));
     assert_eq!(
         documents.len(),
