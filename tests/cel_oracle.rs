@@ -127,17 +127,6 @@ struct Verdicts {
     excluded: Vec<String>,
 }
 
-/// Where our validator reports a rule's failure: the node it sits on, except
-/// the root rule on the cluster name, reported at `metadata.name` so that the
-/// diagnostic points at the name rather than at `apiVersion`.
-fn reported_path(result: &kube_cel::ValidationError) -> String {
-    if result.rule == rules::CLUSTER_NAME_LENGTH.rule && result.field_path.is_empty() {
-        "metadata.name".to_owned()
-    } else {
-        result.field_path.clone()
-    }
-}
-
 /// Judges `object` (as an update of `old`, when given) both ways.
 ///
 /// On update, kube-cel pairs list items with their old versions by index,
@@ -147,11 +136,24 @@ fn reported_path(result: &kube_cel::ValidationError) -> String {
 /// reorders items would compare kube-cel's pairing, not the API server's.
 fn judge(kind: Kind, object: &Value, old: Option<&Value>) -> Result<Verdicts, String> {
     let admitted = admit(kind, object, old);
-    let mut ours: Vec<Rejection> = admitted
+    // Compared by the node the rule sits on, as the API server reports it;
+    // the diagnostic points at the value inside that node that breaks the
+    // rule (`rules::culprit`), which must lie within it.
+    let rule_findings = admitted
         .findings
         .iter()
-        .filter(|f| f.code.starts_with("MG1"))
-        .map(|f| (f.message.clone(), kube_path(&f.path)))
+        .filter(|f| f.code.starts_with("MG1"));
+    if let Some(f) = rule_findings
+        .clone()
+        .find(|f| !f.node.is_prefix_of(&f.path))
+    {
+        return Err(format!(
+            "{} is reported at {}, outside the node {} its rule sits on",
+            f.code, f.path, f.node
+        ));
+    }
+    let mut ours: Vec<Rejection> = rule_findings
+        .map(|f| (f.message.clone(), kube_path(&f.node)))
         .collect();
     // Paths whose value has the wrong type: our validator does not evaluate
     // rules on (or through) a node of the wrong type, it reports MG011 there.
@@ -175,7 +177,7 @@ fn judge(kind: Kind, object: &Value, old: Option<&Value>) -> Result<Verdicts, St
         let known = rules::by_text(&result.rule);
         match (&result.kind, known) {
             (ErrorKind::ValidationFailure, _) => {
-                cel.push((result.message.clone(), reported_path(&result)));
+                cel.push((result.message.clone(), result.field_path.clone()));
             }
             // A rule that errors rejects the object on the API server as
             // surely as one that fails, only with a CEL error instead of the
@@ -184,7 +186,7 @@ fn judge(kind: Kind, object: &Value, old: Option<&Value>) -> Result<Verdicts, St
             (ErrorKind::EvaluationError | ErrorKind::InvalidResult, Some(rule))
                 if !touches(&result, &ill_typed) =>
             {
-                cel.push((rule.message.to_owned(), reported_path(&result)));
+                cel.push((rule.message.to_owned(), result.field_path.clone()));
             }
             // ...except on a node that holds (or is) a value of the wrong
             // type: CEL then errors on the type (e.g. `"4" % 2`), while our

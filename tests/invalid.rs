@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! # <one sentence: what is wrong and what a user would see>
-//! # expect: MG111 14        code and 1-based line of the reported position (repeatable)
+//! # expect: MG111 14:7      code, 1-based line:column of the reported position (repeatable)
 //! # cel-rule: 11            the operator-api.md §7 row the case covers (repeatable)
 //! # namespace: team-a       passed as --namespace
 //! # previous: previous/X.yaml   the previous version, for update checks
@@ -13,7 +13,21 @@
 //!
 //! Each case is compiled through the library and rendered (or, with a previous
 //! version, validated) through the binary; both must report exactly the
-//! expected errors at the expected lines.
+//! expected errors at the expected lines and columns.
+//!
+//! A diagnostic points at the deepest node that holds the offending value,
+//! and its field path is that node's path:
+//!
+//! - a map value written on its key's line (`replicas: 4`, `cells: []`): the
+//!   value (`4`, `[`), not the key;
+//! - a block mapping or list that is itself at fault (an object lacking a
+//!   required field, fields that must not be combined): its key, as its
+//!   value only starts on the next line;
+//! - a list item: the item (after `- `);
+//! - a map key that is at fault (an unknown field, a pool name, a label or
+//!   annotation key): the key;
+//! - a value the user did not write (a default, a removed entry): the
+//!   nearest written ancestor.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -46,6 +60,7 @@ fn root() -> PathBuf {
 struct Expect {
     code: String,
     line: u32,
+    col: u32,
 }
 
 /// One case file with its parsed header.
@@ -129,10 +144,10 @@ fn parse_header(path: &str, bytes: &[u8]) -> Result<Case, String> {
         match key {
             "expect" => {
                 let mut parts = value.split_whitespace();
-                let (Some(code), Some(line_no), None) = (parts.next(), parts.next(), parts.next())
+                let (Some(code), Some(place), None) = (parts.next(), parts.next(), parts.next())
                 else {
                     return Err(format!(
-                        "{at}: expected `# expect: CODE LINE`, got {line:?}"
+                        "{at}: expected `# expect: CODE LINE:COL`, got {line:?}"
                     ));
                 };
                 if severity_of(code).is_none() {
@@ -140,14 +155,19 @@ fn parse_header(path: &str, bytes: &[u8]) -> Result<Case, String> {
                         "{at}: {code} is neither in CODES nor in rules::ALL"
                     ));
                 }
-                let line_no: u32 = line_no
-                    .parse()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| format!("{at}: {line_no:?} is not a 1-based line number"))?;
+                let (line_no, col) = place.split_once(':').ok_or_else(|| {
+                    format!("{at}: expected `# expect: CODE LINE:COL`, got {line:?}")
+                })?;
+                let number = |text: &str, what: &str| {
+                    text.parse::<u32>()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or_else(|| format!("{at}: {text:?} is not a 1-based {what} number"))
+                };
                 case.expects.push(Expect {
                     code: code.to_owned(),
-                    line: line_no,
+                    line: number(line_no, "line")?,
+                    col: number(col, "column")?,
                 });
             }
             "cel-rule" => {
@@ -352,6 +372,7 @@ fn run_case(case: &Case) -> Vec<String> {
         let found = diagnostics.iter().any(|d| {
             d.code == expect.code
                 && d.pos.line == expect.line
+                && d.pos.col == expect.col
                 && d.severity == severity
                 && d.file == case.path
         });
@@ -375,10 +396,11 @@ fn run_case(case: &Case) -> Vec<String> {
                 format!("reported at {}", elsewhere.join(", "))
             };
             problems.push(format!(
-                "expected {} {} at line {}: {seen}",
+                "expected {} {} at {}:{}: {seen}",
                 severity.as_str(),
                 expect.code,
-                expect.line
+                expect.line,
+                expect.col
             ));
         }
     }
@@ -386,7 +408,7 @@ fn run_case(case: &Case) -> Vec<String> {
         let expected = case
             .expects
             .iter()
-            .any(|e| e.code == d.code && e.line == d.pos.line);
+            .any(|e| e.code == d.code && e.line == d.pos.line && e.col == d.pos.col);
         if !expected {
             problems.push(format!(
                 "unexpected error {} at {}:{}:{}",
@@ -437,14 +459,16 @@ fn run_case(case: &Case) -> Vec<String> {
         let shown = printed.iter().any(|p| {
             p.file == case.path
                 && p.line == expect.line
+                && p.col == expect.col
                 && p.code == expect.code
                 && p.severity == severity.as_str()
         });
         if !shown {
             problems.push(format!(
-                "stderr lacks `{}:{}:<COL>: {}[{}]:`",
+                "stderr lacks `{}:{}:{}: {}[{}]:`",
                 case.path,
                 expect.line,
+                expect.col,
                 severity.as_str(),
                 expect.code
             ));
@@ -595,25 +619,33 @@ fn headers_are_well_formed() {
 fn the_header_parser_rejects_mistakes() {
     let ok = parse_header(
         "x.yaml",
-        b"# A sentence.\n# expect: MG111 4\n# cel-rule: 11\nkind: X\n",
+        b"# A sentence.\n# expect: MG111 4:5\n# cel-rule: 11\nkind: X\n",
     )
     .unwrap();
     assert_eq!(
         ok.expects,
         [Expect {
             code: "MG111".into(),
-            line: 4
+            line: 4,
+            col: 5
         }]
     );
     assert_eq!(ok.cel_rules, [11]);
     for (bad, why) in [
-        ("# A sentence.\n# expects: MG111 4\n", "unknown header key"),
-        ("# A sentence.\n# expect: MG999 4\n", "neither in CODES"),
-        ("# A sentence.\n# expect: MG111\n", "CODE LINE"),
-        ("# A sentence.\n# expect: MG111 0\n", "1-based"),
+        (
+            "# A sentence.\n# expects: MG111 4:5\n",
+            "unknown header key",
+        ),
+        ("# A sentence.\n# expect: MG999 4:5\n", "neither in CODES"),
+        ("# A sentence.\n# expect: MG111\n", "CODE LINE:COL"),
+        // The column is required: a line alone no longer passes.
+        ("# A sentence.\n# expect: MG111 4\n", "CODE LINE:COL"),
+        ("# A sentence.\n# expect: MG111 0:5\n", "1-based line"),
+        ("# A sentence.\n# expect: MG111 4:0\n", "1-based column"),
+        ("# A sentence.\n# expect: MG111 4:x\n", "1-based column"),
         ("# A sentence.\n# cel-rule: 33\n", "§7 row"),
-        ("# A sentence.\n#expect: MG111 4\n", "start with `# `"),
-        ("# expect: MG111 4\n", "description"),
+        ("# A sentence.\n#expect: MG111 4:5\n", "start with `# `"),
+        ("# expect: MG111 4:5\n", "description"),
         ("kind: X\n", "no header"),
     ] {
         let err = parse_header("x.yaml", bad.as_bytes()).unwrap_err();

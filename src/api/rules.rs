@@ -8,6 +8,8 @@
 
 use serde_json::Value;
 
+use crate::compile::path::FieldPath;
+
 /// One `x-kubernetes-validations` entry and its offline equivalent.
 #[derive(Debug)]
 pub struct CelRule {
@@ -241,6 +243,127 @@ rules! {
         "annotations must not use multigres.com/ prefix (reserved for operator)",
         |v, _| map_keys(v.get("annotations").unwrap_or(&Value::Null))
             .all(|k| !k.starts_with("multigres.com/")).into();
+}
+
+/// Where a failure of a rule is reported, relative to the node the rule sits
+/// on (`self`): the deepest node that holds the offending value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Culprit {
+    pub path: FieldPath,
+    /// Whether the offending value is a map key (point at the key).
+    pub at_key: bool,
+}
+
+impl Culprit {
+    fn at(path: FieldPath) -> Self {
+        Self {
+            path,
+            at_key: false,
+        }
+    }
+
+    fn key(key: &str) -> Self {
+        Self {
+            path: FieldPath::root().key(key),
+            at_key: true,
+        }
+    }
+}
+
+/// The first entry of the map `value` whose key or value breaks `ok`.
+fn bad_entry(value: &Value, ok: impl Fn(&str, &str) -> (bool, bool)) -> Option<Culprit> {
+    value.as_object()?.iter().find_map(|(k, v)| {
+        let (key_ok, value_ok) = ok(k, v.as_str().unwrap_or(""));
+        if !key_ok {
+            Some(Culprit::key(k))
+        } else if !value_ok {
+            Some(Culprit::at(FieldPath::root().key(k)))
+        } else {
+            None
+        }
+    })
+}
+
+/// The field `field` of `value` if it is written, else `value` itself (the
+/// object that lacks it).
+fn field_or_self(value: &Value, field: &str) -> FieldPath {
+    if has(value, field) {
+        FieldPath::root().key(field)
+    } else {
+        FieldPath::root()
+    }
+}
+
+/// Where to report a failure of `rule` on `value` (see [`Culprit`]).
+///
+/// A rule about one value points at it: a list item, a map key or value, a
+/// field. A rule about how fields combine (both set, neither set) or about a
+/// field the node lacks points at the node itself, as does a transition rule
+/// about a removed entry (which the new version no longer holds). When
+/// several values break a rule, the first is reported, as the API server
+/// reports one error per rule and node.
+pub fn culprit(rule: &CelRule, value: &Value) -> Culprit {
+    let found = match rule.code {
+        "MG101" => Some(Culprit::at(FieldPath::root().key("metadata").key("name"))),
+        // Added or changed: the new encryption; removed: the backup.
+        "MG104" => Some(Culprit::at(field_or_self(value, "encryption"))),
+        "MG115" => value.as_array().and_then(|items| {
+            items
+                .iter()
+                .position(|x| {
+                    !x.as_str()
+                        .is_some_and(|x| x.starts_with("http://") || x.starts_with("https://"))
+                })
+                .map(|i| Culprit::at(FieldPath::root().index(i)))
+        }),
+        "MG120" => bad_entry(value, |k, v| (size(k) < 64, size(v) < 256)),
+        "MG121" => bad_entry(value, |k, v| (size(k) < 64, size(v) < 64)),
+        "MG122" => value.as_array().and_then(|dbs| {
+            dbs.iter().enumerate().find_map(|(i, db)| {
+                let item = FieldPath::root().index(i);
+                if str_field(db, "name") != "postgres" {
+                    Some(Culprit::at(item.key("name")).within(db, "name"))
+                } else if db.get("default").and_then(Value::as_bool) != Some(true) {
+                    Some(Culprit::at(item.key("default")).within(db, "default"))
+                } else {
+                    None
+                }
+            })
+        }),
+        // Too many defaults: the second one; none at all: the list.
+        "MG123" => value.as_array().and_then(|tgs| {
+            tgs.iter()
+                .enumerate()
+                .filter(|(_, tg)| tg.get("default").and_then(Value::as_bool) == Some(true))
+                .nth(1)
+                .map(|(i, _)| Culprit::at(FieldPath::root().index(i).key("default")))
+        }),
+        "MG124" => Some(Culprit::at(field_or_self(value, "name"))),
+        "MG128" => map_keys(value)
+            .find(|k| size(k) > 25)
+            .map(|k| Culprit::key(k)),
+        "MG130" => map_keys(value)
+            .find(|k| size(k) >= 63)
+            .map(|k| Culprit::key(k)),
+        "MG132" => map_keys(value.get("annotations").unwrap_or(&Value::Null))
+            .find(|k| k.starts_with("multigres.com/"))
+            .map(|k| Culprit {
+                path: FieldPath::root().key("annotations").key(k),
+                at_key: true,
+            }),
+        _ => None,
+    };
+    found.unwrap_or_else(|| Culprit::at(FieldPath::root()))
+}
+
+impl Culprit {
+    /// The item the field belongs to, when the field is not written.
+    fn within(mut self, item: &Value, field: &str) -> Self {
+        if !has(item, field) {
+            self.path.0.pop();
+        }
+        self
+    }
 }
 
 /// The rule whose CEL text is `rule`, if it is one of ours.

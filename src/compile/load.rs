@@ -95,21 +95,12 @@ impl Sources {
             .unwrap_or_default()
     }
 
-    /// Where to report something about the node at `pointer`: the value of
-    /// a scalar, the key of a block mapping or list (whose value starts on a
-    /// later line, at its first entry), the item of a list.
+    /// Where to report something about the node at `pointer`
+    /// ([`Spans::node_pos`](super::yaml::Spans::node_pos)).
     pub fn node_pos(&self, source: &ObjectSource, pointer: &str) -> Pos {
-        let found = self
-            .document(source.doc)
-            .and_then(|d| d.spans.find(&format!("{}{pointer}", source.base)));
-        match found {
-            Some((loc, true)) => match loc.key {
-                Some(key) if key.line != loc.value.line => key,
-                _ => loc.value,
-            },
-            Some((loc, false)) => loc.key.unwrap_or(loc.value),
-            None => Pos::default(),
-        }
+        self.document(source.doc)
+            .map(|d| d.spans.node_pos(&format!("{}{pointer}", source.base)))
+            .unwrap_or_default()
     }
 
     /// Whether the document holds a node at exactly `pointer`.
@@ -267,7 +258,7 @@ fn collect_objects(
     objects: &mut Vec<LoadedObject>,
     diagnostics: &mut Diagnostics,
 ) {
-    let pos = |pointer: &str| document.spans.key_pos(&format!("{base}{pointer}"));
+    let pos = |pointer: &str| document.spans.node_pos(&format!("{base}{pointer}"));
     let mut fail = |pointer: &str, message: String, hint: &str| {
         diagnostics.push(Diagnostic {
             severity: Severity::Error,

@@ -314,7 +314,7 @@ impl Run<'_> {
             code,
             message,
             file: self.sources.file_name(source.doc).to_owned(),
-            pos: self.sources.key_pos(source, pointer),
+            pos: self.sources.node_pos(source, pointer),
             field: None,
             hint,
             subject: None,

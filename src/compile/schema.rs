@@ -25,6 +25,10 @@ pub struct Finding {
     /// Whether the finding is about the field's name (point at the key)
     /// rather than its value.
     pub at_key: bool,
+    /// The node the finding is about as the API server reports it: for a CEL
+    /// rule, the node the rule sits on (`path` is the value inside it that
+    /// breaks the rule); else `path` itself.
+    pub node: FieldPath,
     pub message: String,
     pub hint: Option<String>,
 }
@@ -129,6 +133,7 @@ impl Walker<'_> {
             code,
             path: path.clone(),
             at_key: false,
+            node: path.clone(),
             message,
             hint,
         });
@@ -237,6 +242,7 @@ impl Walker<'_> {
                         .unwrap_or_default();
                     self.findings.push(Finding {
                         code: codes::UNKNOWN_FIELD,
+                        node: child_path.clone(),
                         path: child_path,
                         at_key: true,
                         message: format!("unknown field {key:?}"),
@@ -458,13 +464,19 @@ impl Walker<'_> {
                 continue;
             };
             if (rule.holds)(value, old) == rules::Verdict::Fails {
-                // The root rule is about the name: point there, not at `apiVersion`.
-                let path = if rule.code == rules::CLUSTER_NAME_LENGTH.code {
-                    &path.key("metadata").key("name")
-                } else {
-                    path
-                };
-                self.report(rule.code, path, rule.message.to_owned(), rule_hint(rule));
+                // Point at the value that breaks the rule (the root rule on
+                // the name at `metadata.name`, not at `apiVersion`).
+                let culprit = rules::culprit(rule, value);
+                let mut at = path.clone();
+                at.0.extend(culprit.path.0);
+                self.findings.push(Finding {
+                    code: rule.code,
+                    path: at,
+                    at_key: culprit.at_key,
+                    node: path.clone(),
+                    message: rule.message.to_owned(),
+                    hint: rule_hint(rule),
+                });
             }
         }
     }

@@ -84,15 +84,6 @@ impl From<FieldPath> for Place {
     }
 }
 
-impl Place {
-    fn key(&self, key: &str) -> Place {
-        Place {
-            path: self.path.key(key),
-            object: self.object.clone(),
-        }
-    }
-}
-
 /// Where a finding about a resolved value should point: the node that
 /// supplied the value (in the cluster or a template), else `fallback`.
 fn located(source: Option<Source>, cluster: &ObjectSource, fallback: &FieldPath) -> Place {
@@ -105,6 +96,31 @@ fn located(source: Option<Source>, cluster: &ObjectSource, fallback: &FieldPath)
             }
         }
         None => fallback.clone().into(),
+    }
+}
+
+/// Finds the place of a field below some node, given as keys
+/// (`["limits", "cpu"]`; none for the node itself).
+type Locate<'l> = dyn Fn(&[&str]) -> Place + 'l;
+
+/// The JSON pointer of `keys` below `base`.
+fn below(base: &str, keys: &[&str]) -> String {
+    let mut pointer = base.to_owned();
+    for key in keys {
+        pointer.push('/');
+        super::yaml::push_escaped(&mut pointer, key);
+    }
+    pointer
+}
+
+/// Places below `base` in the validated object (a template: no provenance).
+fn within(base: &FieldPath) -> impl Fn(&[&str]) -> Place + '_ {
+    move |keys| {
+        let mut path = base.clone();
+        for key in keys {
+            path = path.key(key);
+        }
+        path.into()
     }
 }
 
@@ -536,25 +552,33 @@ impl<'a> ClusterValidator<'_, 'a> {
         ];
         let mut found = Vec::new();
         for (subject, resources, prov, at, fallback) in global {
-            let path = located(prov.lookup(at), source, &fallback);
-            found.extend(check_resources(subject, resources, &path));
+            let locate = |keys: &[&str]| located(prov.lookup(&below(at, keys)), source, &fallback);
+            found.extend(check_resources(subject, resources, &locate));
         }
         for cell in &self.resolved.cells {
             let fallback = spec_path().key("cells").index(cell.index);
             let subject = format!("cell '{}'", cell.name);
-            let path = located(
-                cell.prov.lookup("/multigateway/resources"),
-                source,
-                &fallback,
-            );
+            let resources = |keys: &[&str]| {
+                located(
+                    cell.prov.lookup(&below("/multigateway/resources", keys)),
+                    source,
+                    &fallback,
+                )
+            };
             found.extend(check_resources(
                 &format!("{subject} multigateway (resolved)"),
                 cell.gateway.stateless.resources.as_ref(),
-                &path,
+                &resources,
             ));
             if let Some(buffer) = &cell.gateway.buffer {
-                let path = located(cell.prov.lookup("/multigateway/buffer"), source, &fallback);
-                found.extend(check_buffer(buffer, &subject, true, &path));
+                let locate = |keys: &[&str]| {
+                    located(
+                        cell.prov.lookup(&below("/multigateway/buffer", keys)),
+                        source,
+                        &fallback,
+                    )
+                };
+                found.extend(check_buffer(buffer, &subject, true, &locate));
             }
         }
         self.findings.extend(found);
@@ -670,11 +694,12 @@ impl<'a> ClusterValidator<'_, 'a> {
                         ("postgres", &pool.postgres),
                         ("multipooler", &pool.multipooler),
                     ] {
-                        let path = at(&format!("{pool_at}/{container}/resources"));
+                        let base = format!("{pool_at}/{container}/resources");
+                        let locate = |keys: &[&str]| at(&below(&base, keys));
                         found.extend(check_resources(
                             &format!("shard '{name}' pool '{pool_name}' {container}"),
                             config.resources.as_ref(),
-                            &path,
+                            &locate,
                         ));
                     }
                     if let Some(user) = pool.multipooler.run_as_user {
@@ -710,7 +735,7 @@ impl<'a> ClusterValidator<'_, 'a> {
                 found.extend(check_resources(
                     &format!("shard '{name}' multiorch"),
                     shard.spec.multiorch.stateless.resources.as_ref(),
-                    &at("/multiorch/resources"),
+                    &|keys: &[&str]| at(&below("/multiorch/resources", keys)),
                 ));
                 if let Some(backup) = &shard.spec.backup
                     && backup.backup_type == BackupType::Filesystem
@@ -823,10 +848,21 @@ impl<'a> ClusterValidator<'_, 'a> {
         };
         let (old_replicas, new_replicas) = (replicas(old), replicas(self.spec()));
         if old_replicas != 0 && new_replicas != 0 && old_replicas != new_replicas {
+            // The new count where it is written, else what lacks it.
+            let topo = self.spec().global_topo_server.as_ref();
+            let path = match topo.map(|g| g.etcd.as_ref().map(|e| e.replicas)) {
+                Some(Some(Some(_))) => spec_path()
+                    .key("globalTopoServer")
+                    .key("etcd")
+                    .key("replicas"),
+                Some(Some(None)) => spec_path().key("globalTopoServer").key("etcd"),
+                Some(None) => spec_path().key("globalTopoServer"),
+                None => spec_path(),
+            };
             self.findings.push(
                 Finding::error(
                     codes::ETCD_REPLICAS_CHANGED,
-                    spec_path().key("globalTopoServer"),
+                    path,
                     format!(
                         "topology server (etcd) replicas cannot be changed after cluster creation ({old_replicas} → {new_replicas}); \
                          etcd uses static bootstrap which does not support dynamic member addition"
@@ -864,11 +900,11 @@ fn check_postgres_config(config: &BTreeMap<String, String>, path: &FieldPath) ->
         .collect()
 }
 
-/// Every limit at least its request.
+/// Every limit at least its request; a finding points at the limit.
 fn check_resources(
     subject: &str,
     resources: Option<&ResourceRequirements>,
-    path: &Place,
+    locate: &Locate<'_>,
 ) -> Vec<Finding> {
     let Some(resources) = resources else {
         return Vec::new();
@@ -884,7 +920,7 @@ fn check_resources(
         match (quantity::parse(&limit.0), quantity::parse(&request.0)) {
             (Ok(l), Ok(r)) if l < r => found.push(Finding::error(
                 codes::LIMIT_BELOW_REQUEST,
-                path.clone(),
+                locate(&["limits", name]),
                 format!(
                     "{subject}: resource {name} limit ({}) must be >= request ({})",
                     limit.0, request.0
@@ -907,12 +943,13 @@ fn check_quantity(size: Option<&str>, path: &Place) -> Vec<Finding> {
 }
 
 /// Gateway buffer rules; `resolved` applies the binary defaults for the
-/// ordering check (partial mode, for templates, needs both values).
+/// ordering check (partial mode, for templates, needs both values). Each
+/// finding points at the field whose value breaks the rule.
 fn check_buffer(
     buffer: &GatewayBufferConfig,
     subject: &str,
     resolved: bool,
-    path: &Place,
+    locate: &Locate<'_>,
 ) -> Vec<Finding> {
     if buffer.enabled == Some(false) {
         return Vec::new();
@@ -925,7 +962,7 @@ fn check_buffer(
             Err(err) => {
                 found.push(Finding::error(
                     codes::BAD_QUANTITY,
-                    path.key(field),
+                    locate(&[field]),
                     format!("{subject}: {err}"),
                 ));
                 None
@@ -941,7 +978,7 @@ fn check_buffer(
     if let Some(w) = window.filter(|w| *w <= 0) {
         found.push(Finding::error(
             codes::GATEWAY_BUFFER,
-            path.key("window"),
+            locate(&["window"]),
             format!(
                 "{subject}: multigateway buffer window ({}) must be a positive duration",
                 duration::format(w)
@@ -949,12 +986,12 @@ fn check_buffer(
         ));
     }
     if let Some(m) = max_failover.filter(|m| *m <= 0) {
-        found.push(Finding::error(codes::GATEWAY_BUFFER, path.key("maxFailoverDuration"), format!("{subject}: multigateway buffer maxFailoverDuration ({}) must be a positive duration", duration::format(m))));
+        found.push(Finding::error(codes::GATEWAY_BUFFER, locate(&["maxFailoverDuration"]), format!("{subject}: multigateway buffer maxFailoverDuration ({}) must be a positive duration", duration::format(m))));
     }
     if let Some(m) = min_between.filter(|m| *m < 0) {
         found.push(Finding::error(
             codes::GATEWAY_BUFFER,
-            path.key("minTimeBetweenFailovers"),
+            locate(&["minTimeBetweenFailovers"]),
             format!(
                 "{subject}: multigateway buffer minTimeBetweenFailovers ({}) must not be negative",
                 duration::format(m)
@@ -973,9 +1010,16 @@ fn check_buffer(
             } else {
                 ""
             };
+            // The window is too long: point at it, or, when it is the
+            // default, at the maxFailoverDuration it exceeds.
+            let culprit: &[&str] = match (window, max_failover) {
+                (Some(_), _) => &["window"],
+                (None, Some(_)) => &["maxFailoverDuration"],
+                (None, None) => &[],
+            };
             found.push(Finding::error(
                 codes::GATEWAY_BUFFER,
-                path.clone(),
+                locate(culprit),
                 format!("{subject}: multigateway buffer window ({}) must be <= maxFailoverDuration ({}){suffix}", duration::format(w), duration::format(m)),
             ));
         }
@@ -1033,18 +1077,14 @@ pub fn template(kind: Kind, value: &Value) -> Vec<Finding> {
             let subject = format!("CellTemplate '{name}'");
             let mut found = Vec::new();
             if let Some(buffer) = &gateway.buffer {
-                found.extend(check_buffer(
-                    buffer,
-                    &subject,
-                    false,
-                    &path.key("buffer").into(),
-                ));
+                let buffer_path = path.key("buffer");
+                found.extend(check_buffer(buffer, &subject, false, &within(&buffer_path)));
             }
-            let resources = path.key("resources").into();
+            let resources = path.key("resources");
             found.extend(check_resources(
                 &format!("{subject} multigateway"),
                 gateway.stateless.resources.as_ref(),
-                &resources,
+                &within(&resources),
             ));
             found
         }

@@ -187,9 +187,10 @@ fn shard_objects(
     let reference_body = match &spec.postgres_config_ref {
         None => None,
         Some(reference) => {
-            let body = ctx
+            let config_map = ctx
                 .config_maps
-                .get(&(ctx.namespace.to_owned(), reference.name.clone()))
+                .get(&(ctx.namespace.to_owned(), reference.name.clone()));
+            let body = config_map
                 .and_then(|cm| {
                     cm.pointer(&format!(
                         "/data/{}",
@@ -198,11 +199,14 @@ fn shard_objects(
                 })
                 .and_then(Value::as_str);
             if body.is_none() {
+                // The ConfigMap is missing (its name is wrong), or it lacks the key.
+                let field = if config_map.is_some() { "key" } else { "name" };
                 out.findings.push(missing_reference(
                     ctx,
                     child,
                     &reference.name,
                     &reference.key,
+                    field,
                 ));
                 return;
             }
@@ -305,12 +309,14 @@ fn missing_reference(
     child: &Generated,
     name: &str,
     key: &str,
+    field: &str,
 ) -> Finding {
     let namespace = ctx.namespace;
-    // Point at whichever input wrote the reference: the cluster or a template.
+    // Point at whichever input wrote the reference (the cluster or a
+    // template), at the field that names what is missing.
     let source = child
         .prov
-        .lookup("/spec/postgresConfigRef")
+        .lookup(&format!("/spec/postgresConfigRef/{field}"))
         .and_then(|s: Source| s.at);
     let (path, elsewhere) = match source {
         Some((object, pointer)) => {
@@ -323,7 +329,7 @@ fn missing_reference(
         severity: Severity::Error,
         code: codes::CONFIG_REF_MISSING,
         path,
-        at_key: true,
+        at_key: false,
         message: format!("postgresConfigRef names ConfigMap {namespace}/{name} key {key:?}, which is not among the inputs"),
         hint: Some(
             "pass the ConfigMap with the cluster (render needs its body to build postgresql.conf), or move the settings to postgresConfig"

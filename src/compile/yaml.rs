@@ -64,6 +64,22 @@ impl Spans {
             .map(|(loc, _)| loc.value)
             .unwrap_or_default()
     }
+
+    /// Where to report something about the node at `pointer`: the value of
+    /// a scalar (or flow collection) written on its key's line, the key of a
+    /// block mapping or list (whose value starts on a later line, at its
+    /// first entry), the item of a list. A node the source does not hold (a
+    /// defaulted field) is reported at its nearest written ancestor.
+    pub fn node_pos(&self, pointer: &str) -> Pos {
+        match self.find(pointer) {
+            Some((loc, true)) => match loc.key {
+                Some(key) if key.line != loc.value.line => key,
+                _ => loc.value,
+            },
+            Some((loc, false)) => loc.key.unwrap_or(loc.value),
+            None => Pos::default(),
+        }
+    }
 }
 
 /// One document of a YAML stream.
