@@ -1,15 +1,17 @@
 //! The `multigres` command line.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::api::{Kind, crd};
-use crate::compile::{self, Input, InputLimits, Options, Output, diagnostics::Diagnostics, emit};
+use crate::compile::diagnostics::{Diagnostics, InputError};
+use crate::compile::{self, Input, InputLimits, Options, Output, emit};
 use crate::explain;
 use crate::images::ImageSet;
+use crate::input_files::{self, Budget};
 
 /// Exit codes (also in docs/cli.md).
 pub const EXIT_OK: u8 = 0;
@@ -197,6 +199,34 @@ pub struct CrdsArgs {
     pub output_dir: Option<PathBuf>,
 }
 
+/// Why a command stopped with exit 2 without compiling.
+#[derive(Debug)]
+pub enum Failure {
+    /// A mistake in how the command was called: printed as `error: message`.
+    Usage(String),
+    /// An input the command cannot use (a file, a variable, a parameter),
+    /// printed in the diagnostics' form `PLACE: error[CODE]: message`.
+    Input(InputError),
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure::Usage(message)
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(message: &str) -> Self {
+        Failure::Usage(message.to_owned())
+    }
+}
+
+impl From<InputError> for Failure {
+    fn from(error: InputError) -> Self {
+        Failure::Input(error)
+    }
+}
+
 /// Runs the command line; returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
@@ -216,18 +246,23 @@ pub fn run(cli: Cli) -> ExitCode {
         } => write_stdout(&crate::gitops::argocd::install_manifests(
             &image, &namespace, part,
         ))
-        .map(|()| EXIT_OK),
+        .map(|()| EXIT_OK)
+        .map_err(Failure::from),
     };
     match result {
         Ok(code) => ExitCode::from(code),
-        Err(message) => {
+        Err(Failure::Usage(message)) => {
             eprintln!("error: {message}");
+            ExitCode::from(EXIT_INVALID)
+        }
+        Err(Failure::Input(error)) => {
+            eprintln!("{error}");
             ExitCode::from(EXIT_INVALID)
         }
     }
 }
 
-fn render(args: &RenderArgs) -> Result<u8, String> {
+fn render(args: &RenderArgs) -> Result<u8, Failure> {
     use crate::gitops::{check, tree};
     if let Some(dir) = args.output_dir.as_ref().or(args.check.as_ref()) {
         tree::check_overlap(dir, &args.input.paths)?;
@@ -298,11 +333,11 @@ fn render(args: &RenderArgs) -> Result<u8, String> {
         Ok(()) => Ok(EXIT_OK),
         // A closed pipe (`| head`) is the reader's choice, not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(EXIT_OK),
-        Err(e) => Err(format!("cannot write output: {e}")),
+        Err(e) => Err(format!("cannot write output: {e}").into()),
     }
 }
 
-fn explain_command(args: &ExplainArgs) -> Result<u8, String> {
+fn explain_command(args: &ExplainArgs) -> Result<u8, Failure> {
     let query = explain::Query::parse(&args.field)?;
     let (inputs, options) = read_inputs(&args.input)?;
     let output = compile::compile(&inputs, &options);
@@ -314,9 +349,9 @@ fn explain_command(args: &ExplainArgs) -> Result<u8, String> {
     Ok(EXIT_OK)
 }
 
-fn validate(args: &ValidateArgs) -> Result<u8, String> {
+fn validate(args: &ValidateArgs) -> Result<u8, Failure> {
     let (inputs, options) = read_inputs(&args.input)?;
-    let previous = read_paths(&args.previous)?;
+    let previous = read_paths(&args.previous, &mut Budget::new(args.input.max_input_bytes))?;
     let output: Output = compile::compile_with_previous(&inputs, &previous, &options);
     if report(&output.diagnostics) {
         return Ok(EXIT_INVALID);
@@ -325,7 +360,7 @@ fn validate(args: &ValidateArgs) -> Result<u8, String> {
     Ok(EXIT_OK)
 }
 
-fn crds(args: &CrdsArgs) -> Result<u8, String> {
+fn crds(args: &CrdsArgs) -> Result<u8, Failure> {
     match &args.output_dir {
         Some(dir) => {
             std::fs::create_dir_all(dir)
@@ -369,31 +404,27 @@ pub(crate) fn write_stdout(text: &str) -> Result<(), String> {
     }
 }
 
-fn read_inputs(args: &InputArgs) -> Result<(Vec<Input>, Options), String> {
-    let mut images = ImageSet::default();
-    if let Some(path) = &args.images_file {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        images
-            .apply_file(&path.display().to_string(), &text)
-            .map_err(|e| e.to_string())?;
-    }
-    for flag in &args.images {
-        images.apply_flag(flag).map_err(|e| e.to_string())?;
-    }
-    if let Some(namespace) = &args.namespace
-        && !crate::compile::validate::is_dns_label(namespace)
-    {
-        return Err(format!(
-            "--namespace {namespace:?} is not a valid namespace name"
-        ));
+fn read_inputs(args: &InputArgs) -> Result<(Vec<Input>, Options), Failure> {
+    if let Some(namespace) = &args.namespace {
+        compile::check_namespace(namespace).map_err(|e| format!("--namespace: {e}"))?;
     }
     let limits = InputLimits {
         max_input_bytes: args.max_input_bytes,
         max_objects: args.max_objects,
         ..InputLimits::default()
     };
-    let inputs = read_paths_limited(&args.paths, limits.max_input_bytes)?;
+    // One budget for every file the command reads, the images file included.
+    let mut budget = Budget::new(limits.max_input_bytes);
+    let inputs = read_paths(&args.paths, &mut budget)?;
+    let mut images = ImageSet::default();
+    // Past the budget the compiler reports the breach on the inputs.
+    if let Some(path) = args.images_file.as_ref().filter(|_| !budget.is_crossed()) {
+        let text = read_images_file(path, &mut budget)?;
+        images.apply_file(&path.display().to_string(), &text)?;
+    }
+    for flag in &args.images {
+        images.apply_flag(flag)?;
+    }
     Ok((
         inputs,
         Options {
@@ -405,96 +436,40 @@ fn read_inputs(args: &InputArgs) -> Result<(Vec<Input>, Options), String> {
     ))
 }
 
-pub(crate) fn read_paths(paths: &[PathBuf]) -> Result<Vec<Input>, String> {
-    read_paths_limited(paths, InputLimits::default().max_input_bytes)
+/// The images file, charged to the command's byte budget.
+pub(crate) fn read_images_file(path: &Path, budget: &mut Budget) -> Result<String, InputError> {
+    let place = path.display().to_string();
+    let bytes = budget.read_file(path)?;
+    if budget.is_crossed() {
+        return Err(InputError::new(
+            place,
+            compile::diagnostics::INPUT_LIMIT,
+            format!(
+                "the images file takes the inputs over the limit of {} bytes",
+                budget.limit()
+            ),
+        )
+        .hint("raise the limit with --max-input-bytes"));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        InputError::new(
+            place,
+            compile::diagnostics::UNREADABLE,
+            format!(
+                "the images file is not UTF-8 text (byte {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })
 }
 
-/// Reads files, directories (recursively, sorted) and `-` (stdin), at most
-/// `max_bytes` in all. The input that crosses the budget is read only up to
-/// it plus one byte, and nothing after it, so the compiler reports the breach
-/// without the excess in memory.
-fn read_paths_limited(paths: &[PathBuf], max_bytes: usize) -> Result<Vec<Input>, String> {
-    let mut files = Vec::new();
-    for path in paths {
-        if path.as_os_str() == "-" {
-            files.push(path.clone());
-            continue;
-        }
-        let metadata =
-            std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        if metadata.is_dir() {
-            let before = files.len();
-            collect_dir(path, &mut files)?;
-            if files.len() == before {
-                return Err(format!(
-                    "{} holds no .yaml, .yml or .json files",
-                    path.display()
-                ));
-            }
-        } else {
-            files.push(path.clone());
-        }
+/// Reads files, directories (recursively, sorted) and `-` (stdin) within
+/// `budget`; entries of a directory that are not regular files are skipped
+/// with a note on stderr.
+pub(crate) fn read_paths(paths: &[PathBuf], budget: &mut Budget) -> Result<Vec<Input>, InputError> {
+    let read = input_files::read_paths(paths, budget)?;
+    for note in &read.skipped {
+        eprintln!("note: {note}");
     }
-    let mut inputs = Vec::new();
-    let mut remaining = max_bytes;
-    for path in files {
-        let budget = remaining as u64 + 1;
-        let (name, bytes) = if path.as_os_str() == "-" {
-            let mut bytes = Vec::new();
-            std::io::stdin()
-                .take(budget)
-                .read_to_end(&mut bytes)
-                .map_err(|e| format!("cannot read stdin: {e}"))?;
-            ("-".to_owned(), bytes)
-        } else {
-            let file = std::fs::File::open(&path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            // Sized up front: growing by doubling would hold up to twice
-            // the budget in memory while reading an oversized file.
-            let size = file.metadata().map_or(0, |m| m.len()).min(budget);
-            let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-            file.take(budget)
-                .read_to_end(&mut bytes)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            (path.display().to_string(), bytes)
-        };
-        let over = bytes.len() > remaining;
-        remaining = remaining.saturating_sub(bytes.len());
-        inputs.push(Input::new(name, bytes));
-        if over {
-            break;
-        }
-    }
-    Ok(inputs)
-}
-
-/// Manifest files under `dir`, sorted, skipping hidden entries and not
-/// following symbolic links to directories (no cycles).
-fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        let hidden = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with('.'));
-        if hidden {
-            continue;
-        }
-        let metadata = std::fs::symlink_metadata(&path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        if metadata.is_dir() {
-            collect_dir(&path, out)?;
-        } else if matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml" | "json")
-        ) {
-            out.push(path);
-        }
-    }
-    Ok(())
+    Ok(read.inputs)
 }

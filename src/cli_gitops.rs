@@ -3,16 +3,47 @@
 //! the KRM function.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::{Component as PathComponent, Path, PathBuf};
 
-use crate::cli::{ArgocdCommand, EXIT_INVALID, EXIT_OK, read_paths, report, write_stdout};
-use crate::compile::{self, Options, emit};
+use crate::cli::{
+    ArgocdCommand, EXIT_INVALID, EXIT_OK, Failure, read_images_file, read_paths, report,
+    write_stdout,
+};
+use crate::compile::diagnostics::{self as codes, InputError};
+use crate::compile::{self, InputLimits, Options, emit};
 use crate::gitops::{argocd, krm};
 use crate::images::ImageSet;
+use crate::input_files::Budget;
 
-pub fn argocd(command: &ArgocdCommand) -> Result<u8, String> {
-    let env: HashMap<String, String> = std::env::vars().collect();
+/// The variables of Argo CD's plugin contract, read by name: `ARGOCD_APP_*`,
+/// `ARGOCD_ENV_*` (the Application's plugin env) and the destination's
+/// `KUBE_*`. Any of them that is not UTF-8 is refused; other variables are
+/// not read.
+fn contract_environment() -> Result<HashMap<String, String>, InputError> {
+    let mut env = HashMap::new();
+    for (name, value) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        if !["ARGOCD_APP_", "ARGOCD_ENV_", "KUBE_"]
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+        {
+            continue;
+        }
+        let value = value.into_string().map_err(|_| {
+            InputError::new(
+                name,
+                codes::PLUGIN_CONTRACT,
+                "the variable's value is not UTF-8 text".into(),
+            )
+            .hint("Argo CD passes UTF-8; check the Application's parameters and plugin env")
+        })?;
+        env.insert(name.to_owned(), value);
+    }
+    Ok(env)
+}
+
+pub fn argocd(command: &ArgocdCommand) -> Result<u8, Failure> {
+    let env = contract_environment()?;
     let cwd =
         std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
     match command {
@@ -39,8 +70,9 @@ pub fn argocd(command: &ArgocdCommand) -> Result<u8, String> {
 }
 
 /// Manifest files under `dir` (relative paths) that hold a MultigresCluster.
-fn discover(dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let inputs = read_paths(&[dir.to_path_buf()]).unwrap_or_default();
+fn discover(dir: &Path) -> Result<Vec<PathBuf>, Failure> {
+    let mut budget = Budget::new(InputLimits::default().max_input_bytes);
+    let inputs = read_paths(&[dir.to_path_buf()], &mut budget)?;
     let mut found = Vec::new();
     for input in inputs {
         // A cheap test first: most files are not clusters.
@@ -70,12 +102,21 @@ fn discover(dir: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(found)
 }
 
-fn generate(env: &HashMap<String, String>, cwd: &Path) -> Result<u8, String> {
+fn generate(env: &HashMap<String, String>, cwd: &Path) -> Result<u8, Failure> {
     let get = |name: &str| env.get(name).map(String::as_str).filter(|v| !v.is_empty());
-    let parameters = argocd::parse_parameters(get("ARGOCD_APP_PARAMETERS"))?;
+    let parameters = argocd::parse_parameters(get(argocd::PARAMETERS))?;
     let root = repository_root(cwd, get("ARGOCD_APP_SOURCE_PATH"));
+    let namespace = get("ARGOCD_APP_NAMESPACE").map(str::to_owned);
+    if let Some(namespace) = &namespace {
+        compile::check_namespace(namespace).map_err(|message| {
+            InputError::new("ARGOCD_APP_NAMESPACE", codes::PLUGIN_CONTRACT, message)
+                .hint("the Application's destination namespace must be a valid namespace name")
+        })?;
+    }
 
-    let mut inputs = read_paths(&[cwd.to_path_buf()])?;
+    // One budget for every file the plugin reads, as for `render`.
+    let mut budget = Budget::new(InputLimits::default().max_input_bytes);
+    let mut inputs = read_paths(&[cwd.to_path_buf()], &mut budget)?;
     let mut templates = parameters.templates.clone();
     if let Some(list) = get("ARGOCD_ENV_TEMPLATES") {
         templates.extend(
@@ -87,12 +128,12 @@ fn generate(env: &HashMap<String, String>, cwd: &Path) -> Result<u8, String> {
     }
     let already: Vec<PathBuf> = vec![canonical(cwd)?];
     for template in &templates {
-        let path = inside_repository(&root, template, "template path")?;
+        let path = inside_repository(&root, template, "parameter templates")?;
         let canonical_path = canonical(&path)?;
         if already.iter().any(|dir| canonical_path.starts_with(dir)) {
             continue; // already read with the application's directory
         }
-        inputs.extend(read_paths(&[path])?);
+        inputs.extend(read_paths(&[path], &mut budget)?);
     }
 
     let mut images = ImageSet::default();
@@ -100,16 +141,21 @@ fn generate(env: &HashMap<String, String>, cwd: &Path) -> Result<u8, String> {
         .images_file
         .clone()
         .or_else(|| get("ARGOCD_ENV_IMAGES_FILE").map(str::to_owned));
-    if let Some(file) = images_file {
+    // Past the budget the compiler reports the breach on the inputs.
+    if let Some(file) = images_file.filter(|_| !budget.is_crossed()) {
         let path = inside_repository(&root, &file, "images file")?;
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read images file {file}: {e}"))?;
-        images.apply_file(&file, &text).map_err(|e| e.to_string())?;
+        let text = read_images_file(&path, &mut budget).map_err(|mut e| {
+            e.place.clone_from(&file);
+            e
+        })?;
+        images.apply_file(&file, &text)?;
     }
     for (component, image) in &parameters.images {
-        images
-            .apply_flag(&format!("{component}={image}"))
-            .map_err(|e| format!("parameter images: {e}"))?;
+        images.apply_entry(
+            "parameter images",
+            &format!("{component}={image}"),
+            "plugin parameter images",
+        )?;
     }
 
     // Relative names in diagnostics, as they appear in the repository.
@@ -119,7 +165,7 @@ fn generate(env: &HashMap<String, String>, cwd: &Path) -> Result<u8, String> {
         }
     }
     let options = Options {
-        namespace: get("ARGOCD_APP_NAMESPACE").map(str::to_owned),
+        namespace,
         images,
         ..Default::default()
     };
@@ -131,23 +177,32 @@ fn generate(env: &HashMap<String, String>, cwd: &Path) -> Result<u8, String> {
     if let Some(version) = get("KUBE_VERSION").and_then(argocd::kube_version)
         && version < argocd::MIN_KUBE_VERSION
     {
-        eprintln!(
-            "error: the destination cluster runs Kubernetes {}.{}; pool pods need {}.{} or newer (pgctld runs as a native sidecar container)",
-            version.0,
-            version.1,
-            argocd::MIN_KUBE_VERSION.0,
-            argocd::MIN_KUBE_VERSION.1
-        );
-        return Ok(EXIT_INVALID);
+        return Err(InputError::new(
+            "KUBE_VERSION",
+            codes::PLUGIN_CONTRACT,
+            format!(
+                "the destination cluster runs Kubernetes {}.{}; pool pods need {}.{} or newer (pgctld runs as a native sidecar container)",
+                version.0,
+                version.1,
+                argocd::MIN_KUBE_VERSION.0,
+                argocd::MIN_KUBE_VERSION.1
+            ),
+        )
+        .into());
     }
     if let Some(served) = get("KUBE_API_VERSIONS") {
         let missing = argocd::missing_api_versions(&output.objects, served);
         for (api_version, objects) in &missing {
-            eprintln!(
-                "error: the destination cluster does not serve {api_version}, needed by {}\n  hint: {}",
-                objects.join(", "),
-                argocd::missing_api_hint(api_version)
-            );
+            let error = InputError::new(
+                "KUBE_API_VERSIONS",
+                codes::PLUGIN_CONTRACT,
+                format!(
+                    "the destination cluster does not serve {api_version}, needed by {}",
+                    objects.join(", ")
+                ),
+            )
+            .hint(argocd::missing_api_hint(api_version));
+            eprintln!("{error}");
         }
         if !missing.is_empty() {
             return Ok(EXIT_INVALID);
@@ -182,44 +237,63 @@ fn repository_root(cwd: &Path, source_path: Option<&str>) -> PathBuf {
 }
 
 /// `relative` under `root`, refusing paths that leave the repository.
-fn inside_repository(root: &Path, relative: &str, what: &str) -> Result<PathBuf, String> {
+/// `what` names the parameter or variable that gave the path.
+fn inside_repository(root: &Path, relative: &str, what: &str) -> Result<PathBuf, InputError> {
+    let refuse = |message: String| InputError::new(what, codes::PLUGIN_CONTRACT, message);
     let path = Path::new(relative);
     if path.is_absolute()
         || path
             .components()
             .any(|c| matches!(c, PathComponent::ParentDir))
     {
-        return Err(format!(
-            "{what} {relative:?} must be relative to the repository root, without `..`"
-        ));
+        return Err(refuse(format!(
+            "{relative:?} must be relative to the repository root, without `..`"
+        )));
     }
     let joined = root.join(path);
     let (resolved, root) = (canonical(&joined)?, canonical(root)?);
     if !resolved.starts_with(&root) {
-        return Err(format!("{what} {relative:?} leaves the repository"));
+        return Err(refuse(format!("{relative:?} leaves the repository")));
     }
     Ok(joined)
 }
 
-fn canonical(path: &Path) -> Result<PathBuf, String> {
-    path.canonicalize()
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))
+fn canonical(path: &Path) -> Result<PathBuf, InputError> {
+    path.canonicalize().map_err(|e| {
+        InputError::new(
+            path.display().to_string(),
+            codes::UNREADABLE,
+            format!("cannot read: {e}"),
+        )
+    })
 }
 
 /// `multigres krm`: reads a ResourceList, writes one.
-pub fn krm() -> Result<u8, String> {
+pub fn krm() -> Result<u8, Failure> {
     // The same byte budget as `render` (a ResourceList holds every input).
-    let limit = compile::InputLimits::default().max_input_bytes;
-    let mut text = String::new();
-    std::io::stdin()
-        .take(limit as u64 + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| format!("cannot read stdin: {e}"))?;
-    if text.len() > limit {
-        return Err(format!(
-            "the ResourceList on stdin is larger than the limit of {limit} bytes"
-        ));
+    let mut budget = Budget::new(InputLimits::default().max_input_bytes);
+    let bytes = budget.read_stdin()?;
+    if budget.is_crossed() {
+        return Err(InputError::new(
+            "-",
+            codes::INPUT_LIMIT,
+            format!(
+                "the ResourceList on stdin is larger than the limit of {} bytes",
+                budget.limit()
+            ),
+        )
+        .into());
     }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        InputError::new(
+            "-",
+            codes::UNREADABLE,
+            format!(
+                "the ResourceList on stdin is not UTF-8 text (byte {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })?;
     let outcome = krm::run(&text);
     if outcome.failed {
         // Orchestrators print results; a short line on stderr helps when run by hand.

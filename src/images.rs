@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::compile::diagnostics::{self as codes, InputError};
+
 use sha2::{Digest, Sha256};
 
 /// Components with an image.
@@ -103,16 +105,6 @@ impl Default for ImageSet {
     }
 }
 
-/// A problem with an `--image` value or an images file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageError(pub String);
-
-impl fmt::Display for ImageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 impl ImageSet {
     pub fn get(&self, component: Component) -> &Chosen {
         // Every component is present from construction on.
@@ -133,44 +125,67 @@ impl ImageSet {
         );
     }
 
-    /// Applies `COMPONENT=REF` from the command line.
-    pub fn apply_flag(&mut self, flag: &str) -> Result<(), ImageError> {
-        let (key, image) = flag
+    /// Applies `COMPONENT=REF` from the command line (`--image`, or
+    /// another front end's option named `place`).
+    pub fn apply_flag(&mut self, flag: &str) -> Result<(), InputError> {
+        self.apply_entry("--image", flag, "--image flag")
+    }
+
+    /// Applies `COMPONENT=REF` given by the option or parameter `place`;
+    /// `from` is what `explain` says supplied the image.
+    pub fn apply_entry(&mut self, place: &str, entry: &str, from: &str) -> Result<(), InputError> {
+        let invalid = |message: String| InputError::new(place, codes::IMAGES, message);
+        let (key, image) = entry
             .split_once('=')
-            .ok_or_else(|| ImageError(format!("--image {flag:?}: expected COMPONENT=IMAGE")))?;
-        let component = component_for(key.trim(), &format!("--image {flag:?}"))?;
-        check_reference(image.trim(), &format!("--image {flag:?}"))?;
-        self.set(component, image.trim(), "--image flag");
+            .ok_or_else(|| invalid(format!("{entry:?}: expected COMPONENT=IMAGE")))?;
+        let component = component_for(key.trim()).map_err(|(m, h)| invalid(m).hint(h))?;
+        check_reference(image.trim()).map_err(invalid)?;
+        self.set(component, image.trim(), from);
         Ok(())
     }
 
     /// Applies an images file: a YAML mapping from component to image.
-    pub fn apply_file(&mut self, name: &str, text: &str) -> Result<(), ImageError> {
+    pub fn apply_file(&mut self, name: &str, text: &str) -> Result<(), InputError> {
         let limits = crate::compile::yaml::Limits::default();
         let docs = crate::compile::yaml::parse_stream(text, &limits).map_err(|err| {
-            ImageError(format!(
-                "{name}:{}:{}: {}",
-                err.pos.line, err.pos.col, err.message
-            ))
+            let code = if err.limit.is_some() {
+                codes::INPUT_LIMIT
+            } else {
+                codes::YAML_SYNTAX
+            };
+            InputError::new(name, code, err.message).at(err.pos)
         })?;
+        let invalid = |message: &str| {
+            InputError::new(name, codes::IMAGES, message.into())
+                .hint("write one mapping such as `multiorch: registry.example/multiorch:v1`")
+        };
         let [doc] = docs.as_slice() else {
-            return Err(ImageError(format!(
-                "{name}: expected one YAML document mapping components to images"
-            )));
+            return Err(invalid(
+                "expected one YAML document mapping components to images",
+            ));
         };
         let Some(map) = doc.value.as_object() else {
-            return Err(ImageError(format!(
-                "{name}: expected a mapping from component to image"
-            )));
+            return Err(invalid("expected a mapping from component to image"));
         };
         for (key, value) in map {
-            let pos = doc.spans.key_pos(&format!("/{key}"));
-            let place = format!("{name}:{}:{}", pos.line, pos.col);
-            let component = component_for(key, &place)?;
-            let image = value.as_str().ok_or_else(|| {
-                ImageError(format!("{place}: the image of {key} must be a string"))
+            let key_pos = doc.spans.key_pos(&format!("/{key}"));
+            let value_pos = doc.spans.value_pos(&format!("/{key}"));
+            let component = component_for(key).map_err(|(message, hint)| {
+                InputError::new(name, codes::IMAGES, message)
+                    .at(key_pos)
+                    .hint(hint)
             })?;
-            check_reference(image, &place)?;
+            let image = value.as_str().ok_or_else(|| {
+                InputError::new(
+                    name,
+                    codes::IMAGES,
+                    format!("the image of {key} must be a string"),
+                )
+                .at(value_pos)
+            })?;
+            check_reference(image)
+                .map_err(|message| InputError::new(name, codes::IMAGES, message).at(value_pos))?;
+            let place = format!("{name}:{}:{}", key_pos.line, key_pos.col);
             self.set(component, image, format!("images file {place}"));
         }
         Ok(())
@@ -201,29 +216,30 @@ impl ImageSet {
     }
 }
 
-fn component_for(key: &str, place: &str) -> Result<Component, ImageError> {
+/// The component named `key`, or a message and a hint.
+fn component_for(key: &str) -> Result<Component, (String, String)> {
     Component::from_key(key).ok_or_else(|| {
         let keys: Vec<&str> = Component::ALL.iter().map(|c| c.key()).collect();
         let hint = crate::compile::load::did_you_mean(key, keys.iter().copied())
             .map(|k| format!("did you mean {k}? "))
             .unwrap_or_default();
-        ImageError(format!(
-            "{place}: unknown component {key:?}; {hint}components are {}",
-            keys.join(", ")
-        ))
+        (
+            format!("unknown component {key:?}"),
+            format!("{hint}components are {}", keys.join(", ")),
+        )
     })
 }
 
-fn check_reference(image: &str, place: &str) -> Result<(), ImageError> {
+fn check_reference(image: &str) -> Result<(), String> {
     let valid = !image.is_empty()
         && image.len() <= 512
         && !image.chars().any(|c| c.is_whitespace() || c.is_control());
     if valid {
         Ok(())
     } else {
-        Err(ImageError(format!(
-            "{place}: {image:?} is not an image reference"
-        )))
+        Err(format!(
+            "{image:?} is not an image reference (at most 512 characters, no spaces or control characters)"
+        ))
     }
 }
 
@@ -243,7 +259,11 @@ mod tests {
         assert_eq!(set.image(Component::Multiorch), "example.com/orch:1");
         assert_eq!(set.get(Component::Multiorch).from, "--image flag");
         let err = set.apply_flag("multiorc=x").unwrap_err();
-        assert!(err.0.contains("did you mean multiorch?"), "{err}");
+        assert!(err.to_string().contains("did you mean multiorch?"), "{err}");
+        assert!(
+            err.to_string().starts_with("--image: error[MG020]"),
+            "{err}"
+        );
         assert!(set.apply_flag("postgres").is_err());
         set.apply_file(
             "images.yaml",
@@ -258,6 +278,10 @@ mod tests {
         let err = set
             .apply_file("images.yaml", "postgres: [a]\n")
             .unwrap_err();
-        assert!(err.0.starts_with("images.yaml:1:1:"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("images.yaml:1:11: error[MG020]:"),
+            "{err}"
+        );
     }
 }

@@ -15,6 +15,7 @@ pub mod compile;
 pub mod explain;
 pub mod gitops;
 pub mod images;
+pub mod input_files;
 pub mod labels;
 pub mod names;
 pub mod pgconf;

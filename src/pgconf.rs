@@ -452,6 +452,17 @@ pub fn render_layers(
     out
 }
 
+/// The setting a postgresql.conf line sets, if it sets one: the name before
+/// `=` or blank space, skipping blank lines and `#` comments (PostgreSQL's
+/// configuration syntax; `include` lines come out as the name `include`).
+pub fn setting_name(line: &str) -> Option<&str> {
+    let line = line.trim_start();
+    let end = line
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '$' | '-')))
+        .unwrap_or(line.len());
+    Some(&line[..end]).filter(|name| !name.is_empty())
+}
+
 /// Whether changing setting `name` needs a PostgreSQL restart rather than a
 /// reload (upstream's `RequiresRestart`, with the crate's catalog):
 ///

@@ -224,3 +224,255 @@ fn the_output_object_budget_stops_a_small_cluster_that_asks_for_a_huge_fleet() {
         "error[MG002]: the output would hold more than 50000 objects",
     );
 }
+
+/// Runs `multigres ARGS` in `dir` with extra environment, stdin closed. A
+/// run still going after a minute is killed and fails the test: that guard
+/// turns a hang (a named pipe opened for reading blocks forever) into a
+/// failure instead of a stuck suite; it is not a measure of speed.
+fn multigres_in(dir: &Path, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Run {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_multigres"))
+        .current_dir(dir)
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run multigres");
+    let started = Instant::now();
+    while child.try_wait().expect("wait for multigres").is_none() {
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("multigres {args:?} hung");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let output = child.wait_with_output().expect("multigres ends");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A directory with the minimal example, for the Argo CD plugin and render.
+fn minimal_app(name: &str) -> PathBuf {
+    let dir = scratch(name);
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/minimal");
+    for entry in std::fs::read_dir(example).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+    }
+    dir
+}
+
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo (coreutils)");
+    assert!(status.success());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_named_pipe_is_skipped_in_a_directory_and_refused_by_name() {
+    let dir = minimal_app("fifo");
+    mkfifo(&dir.join("pipe.yaml"));
+    // In a directory: skipped with a note, the rest renders.
+    let run = multigres_in(&dir, &["render", "."], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("kind: MultigresCluster"));
+    assert!(
+        run.stderr
+            .contains("note: ./pipe.yaml: skipped: a named pipe, not a regular file"),
+        "{}",
+        run.stderr
+    );
+    // By name, for every command that reads inputs: refused.
+    for args in [
+        &["render", "pipe.yaml"][..],
+        &["validate", "pipe.yaml"],
+        &["explain", "spec.cells", "pipe.yaml"],
+        &["render", "minimal.yaml", "--images-file", "pipe.yaml"],
+        &["validate", "minimal.yaml", "--previous", "pipe.yaml"],
+    ] {
+        assert_refused(
+            &multigres_in(&dir, args, &[]),
+            "pipe.yaml: error[MG003]: a named pipe, not a regular file",
+        );
+    }
+    // The Argo CD plugin reads its directory the same way.
+    let run = multigres_in(&dir, &["argocd", "generate"], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = multigres_in(
+        &dir,
+        &["argocd", "generate"],
+        &[("ARGOCD_ENV_IMAGES_FILE", "pipe.yaml".as_ref())],
+    );
+    assert_refused(&run, "pipe.yaml: error[MG003]: a named pipe");
+}
+
+#[cfg(unix)]
+#[test]
+fn devices_are_never_read() {
+    let dir = minimal_app("devices");
+    for args in [
+        &["render", ".", "--images-file", "/dev/zero"][..],
+        &["render", "/dev/zero"],
+        &["render", "/dev/urandom"],
+    ] {
+        assert_refused(
+            &multigres_in(&dir, args, &[]),
+            "error[MG003]: a device, not a regular file",
+        );
+    }
+}
+
+#[test]
+fn the_images_file_is_charged_to_the_byte_budget() {
+    let dir = minimal_app("images-budget");
+    let big = format!("# {}\nmultiorch: r/o:1\n", "x".repeat(100_000));
+    write(&dir, "images.txt", big.as_bytes());
+    let run = multigres_in(
+        &dir,
+        &[
+            "render",
+            ".",
+            "--images-file",
+            "images.txt",
+            "--max-input-bytes",
+            "50000",
+        ],
+        &[],
+    );
+    assert_refused(
+        &run,
+        "images.txt: error[MG002]: the images file takes the inputs over the limit of 50000 bytes",
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn plugin_variables_that_are_not_utf8_are_refused() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = minimal_app("argocd-env");
+    let not_utf8 = std::ffi::OsStr::from_bytes(b"[\xff\xfe]");
+    for variable in [
+        "ARGOCD_APP_PARAMETERS",
+        "ARGOCD_APP_NAMESPACE",
+        "ARGOCD_ENV_TEMPLATES",
+        "KUBE_VERSION",
+    ] {
+        let run = multigres_in(&dir, &["argocd", "generate"], &[(variable, not_utf8)]);
+        assert_refused(
+            &run,
+            &format!("{variable}: error[MG021]: the variable's value is not UTF-8 text"),
+        );
+    }
+}
+
+#[test]
+fn plugin_contract_errors_carry_a_code() {
+    let dir = minimal_app("argocd-contract");
+    for (variable, value, expected) in [
+        (
+            "ARGOCD_APP_NAMESPACE",
+            "Bad_NS",
+            "ARGOCD_APP_NAMESPACE: error[MG021]: \"Bad_NS\" is not a valid namespace name",
+        ),
+        (
+            "ARGOCD_APP_NAMESPACE",
+            &"a".repeat(64),
+            "ARGOCD_APP_NAMESPACE: error[MG021]:",
+        ),
+        (
+            "ARGOCD_APP_PARAMETERS",
+            "[{\"name\": \"images\"",
+            "ARGOCD_APP_PARAMETERS:1:19: error[MG021]: not a JSON array",
+        ),
+        (
+            "ARGOCD_APP_PARAMETERS",
+            "[{\"name\":\"images\",\"map\":{\"multiorc\":\"r/o:1\"}}]",
+            "parameter images: error[MG020]: unknown component \"multiorc\"",
+        ),
+        (
+            "ARGOCD_ENV_IMAGES_FILE",
+            "../outside.yaml",
+            "images file: error[MG021]: \"../outside.yaml\" must be relative",
+        ),
+        (
+            "KUBE_VERSION",
+            "1.28.3",
+            "KUBE_VERSION: error[MG021]: the destination cluster runs Kubernetes 1.28",
+        ),
+    ] {
+        let run = multigres_in(&dir, &["argocd", "generate"], &[(variable, value.as_ref())]);
+        assert_refused(&run, expected);
+    }
+}
+
+#[test]
+fn images_file_errors_name_the_file_line_and_code() {
+    let dir = minimal_app("images-errors");
+    for (text, expected) in [
+        (
+            "multiorc: r/o:1\n",
+            "images.txt:1:1: error[MG020]: unknown component \"multiorc\"",
+        ),
+        (
+            "multiorch: [a]\n",
+            "images.txt:1:12: error[MG020]: the image of multiorch must be a string",
+        ),
+        (
+            "multiorch: \"a b\"\n",
+            "images.txt:1:12: error[MG020]: \"a b\" is not an image reference",
+        ),
+        ("multiorch: [\n", "images.txt:2:1: error[MG001]:"),
+    ] {
+        write(&dir, "images.txt", text.as_bytes());
+        let run = multigres_in(&dir, &["render", ".", "--images-file", "images.txt"], &[]);
+        assert_refused(&run, expected);
+    }
+    let run = multigres_in(&dir, &["render", ".", "--image", "postgres"], &[]);
+    assert_refused(
+        &run,
+        "--image: error[MG020]: \"postgres\": expected COMPONENT=IMAGE",
+    );
+}
+
+#[test]
+fn a_huge_etcd_member_count_is_refused_before_anything_is_built() {
+    let dir = minimal_app("etcd-replicas");
+    for replicas in ["11", "10000001", "2147483647"] {
+        let cluster = format!(
+            "apiVersion: multigres.com/v1alpha1\nkind: MultigresCluster\nmetadata: {{name: c, namespace: d}}\n\
+             spec:\n  postgresPasswordSecretRef: {{name: s, key: p}}\n  globalTopoServer:\n    etcd:\n      replicas: {replicas}\n  cells:\n  - {{name: a, zoneId: z}}\n"
+        );
+        write(&dir, "etcd.yaml", cluster.as_bytes());
+        let run = multigres_in(&dir, &["render", "etcd.yaml"], &[]);
+        assert_refused(
+            &run,
+            &format!(
+                "etcd.yaml:8:17: error[MG016]: {replicas} is out of range: must be between 1 and 9"
+            ),
+        );
+    }
+}
+
+#[test]
+fn a_krm_output_dir_with_a_newline_is_refused() {
+    let list = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n\
+                functionConfig:\n  apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: f}\n  data:\n    outputDir: \"a\\nb\"\n";
+    let run = multigres(&["krm"], Some(list.as_bytes().to_vec()));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("outputDir") && run.stdout.contains("control characters"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("a\nb"), "{}", run.stdout);
+}

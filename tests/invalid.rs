@@ -51,6 +51,12 @@ const CEL_ROWS: std::ops::RangeInclusive<u32> = 1..=32;
 /// Update checks of the webhook that need a previous version.
 const UPDATE_CODES: &[&str] = &["MG219", "MG220"];
 
+/// Codes about an input as a whole rather than a place in a document (the
+/// images file, the Argo CD plugin's environment): no input file of the
+/// corpus can produce them, so tests/hostile.rs covers them through the
+/// binary.
+const FRONT_END_CODES: &[&str] = &["MG020", "MG021"];
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -531,7 +537,7 @@ fn every_code_and_cel_rule_has_a_case() {
         .collect();
     let mut missing = Vec::new();
     for code in CODES {
-        if !expected.contains(code.code) {
+        if !expected.contains(code.code) && !FRONT_END_CODES.contains(&code.code) {
             missing.push(format!("{} ({})", code.code, code.summary));
         }
     }

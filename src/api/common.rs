@@ -449,6 +449,14 @@ pub struct PoolSpec {
     pub pvc_deletion_policy: Option<PvcDeletionPolicy>,
 }
 
+/// The most members an etcd cluster may have. etcd sets no hard limit, but
+/// every write waits for a majority, so its FAQ advises at most seven; nine
+/// (tolerating four failures) leaves headroom. Upstream sets no maximum: a
+/// bound is needed because the member list grows with the count (one peer
+/// URL per member in the StatefulSet), and an unbounded count made one field
+/// expand into gigabytes of output.
+pub const MAX_ETCD_REPLICAS: i32 = 9;
+
 /// A managed etcd cluster.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -456,10 +464,10 @@ pub struct EtcdSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 512))]
     pub image: Option<String>,
-    /// Members; odd, and fixed after creation.
+    /// Members; odd, at most nine, and fixed after creation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
-        range(min = 1),
+        range(min = 1, max = MAX_ETCD_REPLICAS),
         extend("x-kubernetes-validations" = [rules::ETCD_REPLICAS_ODD.schema_entry()])
     )]
     pub replicas: Option<i32>,

@@ -76,6 +76,56 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// A problem with an input as a whole rather than a place in a document: a
+/// file that cannot be read, an environment variable or a parameter of a
+/// plugin. Printed in the diagnostics' form without a line,
+/// `PLACE: error[CODE]: message`, or with one when `pos` is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputError {
+    /// A file's path, or the name of a variable or parameter.
+    pub place: String,
+    pub pos: Option<Pos>,
+    pub code: &'static str,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl InputError {
+    pub fn new(place: impl Into<String>, code: &'static str, message: String) -> Self {
+        Self {
+            place: place.into(),
+            pos: None,
+            code,
+            message,
+            hint: None,
+        }
+    }
+
+    pub fn at(mut self, pos: Pos) -> Self {
+        self.pos = Some(pos);
+        self
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.place)?;
+        if let Some(pos) = self.pos {
+            write!(f, ":{}:{}", pos.line, pos.col)?;
+        }
+        write!(f, ": error[{}]: {}", self.code, self.message)?;
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
 /// Every diagnostic of one run, sorted by file, position and code.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Diagnostics(pub Vec<Diagnostic>);
@@ -157,6 +207,8 @@ codes! {
     COUNT = "MG017", Error, "a list or map with too few or too many entries";
     DUPLICATE_ITEM = "MG018", Error, "a list holds the same entry (or key) twice";
     INVALID_METADATA = "MG019", Error, "invalid object metadata (name, namespace, labels)";
+    IMAGES = "MG020", Error, "an image override (images file, --image, plugin or function option) is invalid";
+    PLUGIN_CONTRACT = "MG021", Error, "an environment variable or parameter the Argo CD plugin reads is invalid";
     TEMPLATE_NOT_FOUND = "MG201", Error, "a referenced template is not among the inputs";
     PG_UNKNOWN_PARAMETER = "MG202", Error, "postgresConfig names a parameter PostgreSQL 17 does not have";
     PG_MANAGED_PARAMETER = "MG203", Error, "postgresConfig sets a parameter the operator manages";
@@ -179,6 +231,7 @@ codes! {
     BAD_QUANTITY = "MG221", Error, "a value is not a valid Kubernetes quantity or Go duration";
     CONFIG_REF_MISSING = "MG222", Error, "the ConfigMap a postgresConfigRef names is not among the inputs";
     SERVICE_NAME = "MG223", Error, "the cluster's name cannot begin a Service name";
+    KUBERNETES_SYNTAX = "MG224", Error, "a value used as a label, annotation key, node selector or object name lacks the syntax Kubernetes requires there";
 }
 
 /// The entry of `code`, if it is one of [`CODES`].

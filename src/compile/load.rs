@@ -31,6 +31,9 @@ pub struct InputLimits {
     /// Objects over all inputs, and objects in the output (inputs plus
     /// generated ones): one small cluster can ask for hundreds of thousands.
     pub max_objects: usize,
+    /// Bytes of the output (as compact JSON): a template copied into every
+    /// shard or cell multiplies its size.
+    pub max_output_bytes: usize,
     pub yaml: Limits,
 }
 
@@ -39,6 +42,7 @@ impl Default for InputLimits {
         Self {
             max_input_bytes: 32 << 20,
             max_objects: 50_000,
+            max_output_bytes: 256 << 20,
             yaml: Limits::default(),
         }
     }
@@ -315,6 +319,24 @@ fn collect_objects(
             format!("{kind_name} has no metadata.name"),
             "name the object; generateName cannot be rendered offline",
         );
+        return;
+    }
+    let size = super::size::json_len(value);
+    if size > super::size::MAX_OBJECT_BYTES {
+        diagnostics.push(Diagnostic {
+            severity: Severity::Error,
+            code: codes::INPUT_LIMIT,
+            message: format!(
+                "{kind_name} {name:?} is {size} bytes as JSON; the API server stores objects of at \
+                 most {} bytes (etcd's request limit)",
+                super::size::MAX_OBJECT_BYTES
+            ),
+            file: file.to_owned(),
+            pos: pos(""),
+            field: None,
+            hint: Some("split the object, or move bulky values out of it".into()),
+            subject: None,
+        });
         return;
     }
     let namespace = map

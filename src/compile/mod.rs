@@ -20,6 +20,7 @@ pub mod pgconfig;
 pub mod provenance;
 pub mod resolve;
 pub mod schema;
+pub mod size;
 pub mod validate;
 pub mod workloads;
 pub mod yaml;
@@ -90,6 +91,20 @@ impl Output {
     }
 }
 
+/// Checks a namespace given outside the inputs (`--namespace`, an Argo CD
+/// Application's destination, a KRM function's option): every object gets
+/// it, so it must be a DNS-1123 label as the API server requires.
+pub fn check_namespace(namespace: &str) -> Result<(), String> {
+    if validate::is_dns_label(namespace) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{namespace:?} is not a valid namespace name: at most 63 lowercase letters, digits \
+             and '-', starting and ending with a letter or digit"
+        ))
+    }
+}
+
 /// Compiles `inputs` as a create: every input is new.
 pub fn compile(inputs: &[Input], options: &Options) -> Output {
     compile_with_previous(inputs, &[], options)
@@ -143,26 +158,30 @@ pub fn compile_with_previous(inputs: &[Input], previous: &[Input], options: &Opt
             prov: Provenance::default(),
         })
         .collect();
-    let config_maps: HashMap<(String, String), &Value> = kept
+    let config_maps: HashMap<(String, String), (&Value, &ObjectSource)> = kept
         .iter()
         .filter(|(o, _)| o.api_version == "v1" && o.kind_name == "ConfigMap")
-        .map(|(o, namespace)| ((namespace.clone(), o.name.clone()), &o.value))
+        .map(|(o, namespace)| ((namespace.clone(), o.name.clone()), (&o.value, &o.source)))
         .collect();
+    // The output's bytes so far: the inputs, then each cluster's objects.
+    let mut output_bytes: usize = objects.iter().map(|o| size::json_len(&o.value)).sum();
     for cluster in &clusters {
         let Some(typed_cluster) = run.typed::<MultigresCluster>(cluster) else {
             continue;
         };
-        let mut budget = workloads::ObjectBudget {
-            limit: options.limits.max_objects,
-            used: objects.len(),
+        let mut budget = workloads::OutputBudget {
+            max_objects: options.limits.max_objects,
+            objects: objects.len(),
+            max_bytes: options.limits.max_output_bytes,
+            bytes: output_bytes,
         };
         let label = Who {
             kind: Kind::MultigresCluster,
             namespace: &cluster.namespace,
             name: &cluster.name,
         };
-        if budget.exceeded_by(0) {
-            run.report_finding(&cluster.source, &label, budget.breach());
+        if budget.exceeded_by(0, 0) {
+            run.report_finding(&cluster.source, &label, budget.breach(0));
             break;
         }
         let catalog = typed.catalog(&cluster.namespace);
@@ -207,8 +226,13 @@ pub fn compile_with_previous(inputs: &[Input], previous: &[Input], options: &Opt
             source: &cluster.source,
             config_maps: &config_maps,
         };
-        budget.used += children.len();
+        budget.objects += children.len();
+        budget.bytes += children
+            .iter()
+            .map(|c| size::json_len(&c.value))
+            .sum::<usize>();
         let built = workloads::build(&context, &children, options.preview_runtime, budget);
+        output_bytes = budget.bytes + built.bytes;
         let over_budget = built.findings.iter().any(|f| f.code == codes::INPUT_LIMIT);
         for finding in built.findings {
             run.report_finding(&cluster.source, &label, finding);
@@ -491,7 +515,10 @@ impl Run<'_> {
             name: &object.name,
         };
         let before = self.diagnostics.errors().count();
-        for finding in validate::metadata(&object.value) {
+        for finding in validate::metadata(&object.value)
+            .into_iter()
+            .chain(validate::kubernetes_syntax(kind, &object.value))
+        {
             self.report_finding(&object.source, &label, finding);
         }
         let admitted = schema::admit(kind, &object.value, old);

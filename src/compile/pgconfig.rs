@@ -87,29 +87,72 @@ pub struct Rejection {
     pub hint: Option<String>,
 }
 
-/// Checks one `postgresConfig` entry as the upstream webhook does, with
-/// names matched case-insensitively.
+/// Why the operator owns setting `name` (any case), if it does: such a
+/// setting is refused wherever a user writes it, inline or in a
+/// `postgresConfigRef` body.
+pub fn owned_by_operator(name: &str) -> Option<&'static str> {
+    let lowered = name.trim().to_ascii_lowercase();
+    if MANAGED.contains(&lowered.as_str()) {
+        return Some("pinned by the operator on the pgctld command line");
+    }
+    match lowered.as_str() {
+        "wal_level" => Some("multigres requires wal_level=logical"),
+        "config_file" => Some("PostgreSQL takes it only on its command line, where pgctld sets it"),
+        marker if marker == crate::pgconf::RELOAD_MARKER_KEY => {
+            Some("the operator writes it to mark the configuration's version")
+        }
+        _ => lookup(&lowered)
+            .filter(|s| s.context == "internal")
+            .map(|_| "PostgreSQL fixes it when it is built or initialised; it cannot be set"),
+    }
+}
+
+/// Whether `name`, as written, can name a setting: a PostgreSQL identifier,
+/// or for a custom (extension) setting, identifiers joined by dots.
+fn is_setting_name(name: &str) -> bool {
+    name.split('.').all(|part| {
+        part.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+    })
+}
+
+/// Checks one `postgresConfig` entry: an owned or unknown setting, a value of
+/// the wrong type, or a control character (a newline would split the quoted
+/// value over two lines of postgresql.conf, which PostgreSQL refuses).
 pub fn check(name: &str, value: &str) -> Result<(), Rejection> {
     let lowered = name.trim().to_ascii_lowercase();
-    if lowered.contains('.') {
-        // Extension settings (`pg_stat_statements.max`) are not in the catalog.
-        return Ok(());
-    }
-    if MANAGED.contains(&lowered.as_str()) {
+    if let Some(why) = owned_by_operator(&lowered) {
         return Err(Rejection {
             code: codes::PG_MANAGED_PARAMETER,
             message: format!(
-                "parameter {lowered:?} is managed by the operator and cannot be set: pinned by the operator on the pgctld command line"
+                "parameter {lowered:?} is managed by the operator and cannot be set: {why}"
             ),
             hint: Some("remove it from postgresConfig".into()),
         });
     }
-    if lowered == "wal_level" {
+    if !is_setting_name(name) {
         return Err(Rejection {
-            code: codes::PG_MANAGED_PARAMETER,
-            message: "parameter \"wal_level\" is managed by the operator and cannot be set: managed by the operator; multigres requires wal_level=logical".into(),
-            hint: Some("remove it from postgresConfig".into()),
+            code: codes::PG_UNKNOWN_PARAMETER,
+            message: format!("{name:?} is not a parameter name"),
+            hint: Some(
+                "names are letters, digits and '_'; an extension's settings are written extension.name"
+                    .into(),
+            ),
         });
+    }
+    if value.chars().any(char::is_control) {
+        return Err(Rejection {
+            code: codes::PG_BAD_VALUE,
+            message: format!(
+                "the value of parameter {lowered:?} holds a control character (a newline or tab): {value:?}"
+            ),
+            hint: Some("write the value on one line, without control characters".into()),
+        });
+    }
+    if lowered.contains('.') {
+        return Ok(());
     }
     let Some(setting) = lookup(&lowered) else {
         let names = catalog().keys().map(String::as_str);
@@ -192,5 +235,43 @@ mod tests {
         assert_eq!(check("work_mem", "64 MB").unwrap_err().code, "MG204");
         assert_eq!(check("fsync", "maybe").unwrap_err().code, "MG204");
         assert_eq!(check("random_page_cost", "fast").unwrap_err().code, "MG204");
+    }
+
+    #[test]
+    fn settings_the_operator_owns_are_refused_in_any_case() {
+        for name in [
+            "port",
+            "Listen_Addresses",
+            "hba_file",
+            "config_file",
+            "wal_level",
+            "multigres.config_reload_marker",
+            "block_size",
+            "server_version",
+        ] {
+            assert_eq!(check(name, "1").unwrap_err().code, "MG203", "{name}");
+        }
+        assert!(owned_by_operator("work_mem").is_none());
+        assert!(owned_by_operator("pg_stat_statements.max").is_none());
+    }
+
+    #[test]
+    fn control_characters_and_malformed_names_are_refused() {
+        for value in ["a\nb", "a\rb", "x\ty", "\u{7f}"] {
+            assert_eq!(
+                check("search_path", value).unwrap_err().code,
+                "MG204",
+                "{value:?}"
+            );
+            assert_eq!(
+                check("ext.setting", value).unwrap_err().code,
+                "MG204",
+                "{value:?}"
+            );
+        }
+        for name in ["a.b\nport", "ext.", ".x", "ext.1x", "a b.c"] {
+            assert_eq!(check(name, "1").unwrap_err().code, "MG202", "{name:?}");
+        }
+        assert!(check("pg_stat_statements.track", "all").is_ok());
     }
 }

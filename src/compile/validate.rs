@@ -231,6 +231,121 @@ pub fn metadata(object: &Value) -> Vec<Finding> {
     findings
 }
 
+/// Values of our kinds that end up where Kubernetes applies a syntax of its
+/// own: pod label keys and values and pod annotation keys, a cell's zone and
+/// region (label values and node selectors), the gateway's certificate name
+/// (an object name). Checked where they are written, so that the API server
+/// never refuses what render printed.
+pub fn kubernetes_syntax(kind: Kind, value: &Value) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let spec = FieldPath::root().key("spec");
+    let Some(spec_value) = value.get("spec") else {
+        return findings;
+    };
+    pod_metadata_syntax(spec_value, &spec, &mut findings);
+    if kind != Kind::MultigresCluster {
+        return findings;
+    }
+    let cells = spec_value.get("cells").and_then(Value::as_array);
+    for (i, cell) in cells.into_iter().flatten().enumerate() {
+        let path = spec.key("cells").index(i);
+        for (field, label, node_label) in [
+            (
+                "zoneId",
+                crate::labels::ZONE_ID,
+                crate::labels::NODE_ZONE_ID,
+            ),
+            ("region", crate::labels::REGION, crate::labels::NODE_REGION),
+        ] {
+            if let Some(text) = cell.get(field).and_then(Value::as_str)
+                && !is_label_value(text)
+            {
+                findings.push(
+                    Finding::error(
+                        codes::KUBERNETES_SYNTAX,
+                        path.key(field),
+                        format!(
+                            "{field} {text:?} is not a valid label value: it becomes the {label} \
+                             label and the node selector {node_label}"
+                        ),
+                    )
+                    .hint(LABEL_VALUE_HINT),
+                );
+            }
+        }
+    }
+    if let Some(name) = spec_value.get("certCommonName").and_then(Value::as_str)
+        && !name.is_empty()
+        && !is_dns_subdomain(name)
+    {
+        findings.push(
+            Finding::error(
+                codes::KUBERNETES_SYNTAX,
+                spec.key("certCommonName"),
+                format!(
+                    "certCommonName {name:?} is not a valid DNS name: it names the gateway's \
+                     cert-manager Certificate and is its DNS name"
+                ),
+            )
+            .hint("use at most 253 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit"),
+        );
+    }
+    findings
+}
+
+const LABEL_VALUE_HINT: &str = "label values have at most 63 characters: letters, digits, '-', '_' \
+                                and '.', starting and ending with a letter or digit";
+
+/// `podLabels` and `podAnnotations` maps anywhere under `value`.
+fn pod_metadata_syntax(value: &Value, path: &FieldPath, findings: &mut Vec<Finding>) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                let child_path = path.key(key);
+                let field = key.as_str();
+                match (field, child.as_object()) {
+                    ("podLabels" | "podAnnotations", Some(entries)) => {
+                        for (name, entry) in entries {
+                            let entry_path = child_path.key(name);
+                            if !is_qualified_name(name) {
+                                findings.push(
+                                    Finding::error(
+                                        codes::KUBERNETES_SYNTAX,
+                                        entry_path.clone(),
+                                        format!("{name:?} is not a valid key of {field}"),
+                                    )
+                                    .hint("keys are an optional DNS prefix and '/', then at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit")
+                                    .at_key(),
+                                );
+                            }
+                            if field == "podLabels"
+                                && let Some(text) = entry.as_str()
+                                && !is_label_value(text)
+                            {
+                                findings.push(
+                                    Finding::error(
+                                        codes::KUBERNETES_SYNTAX,
+                                        entry_path,
+                                        format!("{text:?} is not a valid label value"),
+                                    )
+                                    .hint(LABEL_VALUE_HINT),
+                                );
+                            }
+                        }
+                    }
+                    _ => pod_metadata_syntax(child, &child_path, findings),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                pod_metadata_syntax(item, &path.index(i), findings);
+            }
+        }
+        _ => {}
+    }
+}
+
 pub fn is_dns_label(s: &str) -> bool {
     s.len() <= 63 && is_label_syntax(s)
 }

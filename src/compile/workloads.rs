@@ -9,9 +9,12 @@ use serde_json::Value;
 
 use super::diagnostics::{self as codes, Severity};
 use super::expand::Generated;
+use super::load::ObjectSource;
 use super::path::FieldPath;
+use super::pgconfig;
 use super::provenance::Source;
 use super::resolve::ClusterResolved;
+use super::size;
 use super::validate::Finding;
 use crate::api::cluster::MultigresClusterSpec;
 use crate::api::{Cell, Kind, Shard, TopoServer};
@@ -36,7 +39,8 @@ pub struct ClusterContext<'a> {
     /// Where the cluster was read from.
     pub source: &'a super::load::ObjectSource,
     /// ConfigMaps among the inputs, by namespace and name (for `postgresConfigRef`).
-    pub config_maps: &'a HashMap<(String, String), &'a Value>,
+    /// Input ConfigMaps by namespace and name, with where each was written.
+    pub config_maps: &'a HashMap<(String, String), (&'a Value, &'a ObjectSource)>,
 }
 
 /// Static and runtime objects of one cluster, and problems found building them.
@@ -45,6 +49,49 @@ pub struct Workloads {
     pub objects: Vec<Built>,
     pub runtime: Vec<Built>,
     pub findings: Vec<Finding>,
+    /// Bytes of `objects` and `runtime`, as compact JSON.
+    pub bytes: usize,
+}
+
+impl Workloads {
+    /// Adds built objects, counting their bytes. A generated object larger
+    /// than the API server stores is an error (a template's bulky value
+    /// copied into it, say).
+    fn add(&mut self, objects: impl IntoIterator<Item = Built>, runtime: bool) {
+        for object in objects {
+            let size = size::json_len(&object.value);
+            if size > size::MAX_OBJECT_BYTES {
+                self.findings.push(Finding {
+                    severity: Severity::Error,
+                    code: codes::INPUT_LIMIT,
+                    path: FieldPath::root().key("spec"),
+                    at_key: true,
+                    message: format!(
+                        "the generated {} {}/{} would be {size} bytes as JSON; the API server \
+                         stores objects of at most {} bytes",
+                        object.kind,
+                        object.namespace,
+                        object.name,
+                        size::MAX_OBJECT_BYTES
+                    ),
+                    hint: Some(
+                        "move bulky values (affinity, postgresConfig) out of the templates".into(),
+                    ),
+                    elsewhere: None,
+                });
+            }
+            self.bytes += size;
+            if runtime {
+                self.runtime.push(object);
+            } else {
+                self.objects.push(object);
+            }
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.objects.len() + self.runtime.len()
+    }
 }
 
 /// No operator environment when rendering: telemetry comes from the spec only.
@@ -53,31 +100,52 @@ fn no_env() -> &'static BTreeMap<String, String> {
     &EMPTY
 }
 
-/// How many objects the output may hold, and how many it holds already.
+/// How many objects and bytes the output may hold, and how many it holds
+/// already. Checked before each child, and each pool's pods in one cell, is
+/// built, so a breach overshoots by at most one such group.
 #[derive(Debug, Clone, Copy)]
-pub struct ObjectBudget {
-    pub limit: usize,
-    pub used: usize,
+pub struct OutputBudget {
+    pub max_objects: usize,
+    pub objects: usize,
+    pub max_bytes: usize,
+    pub bytes: usize,
 }
 
-impl ObjectBudget {
-    pub fn exceeded_by(&self, more: usize) -> bool {
-        self.used.saturating_add(more) > self.limit
+impl OutputBudget {
+    /// Whether `objects` and `bytes` more would exceed either limit.
+    pub fn exceeded_by(&self, objects: usize, bytes: usize) -> bool {
+        self.objects.saturating_add(objects) > self.max_objects
+            || self.bytes.saturating_add(bytes) > self.max_bytes
     }
 
     /// The error reported where the budget ran out.
-    pub fn breach(&self) -> Finding {
+    pub fn breach(&self, objects: usize) -> Finding {
+        let (message, hint) = if self.objects.saturating_add(objects) > self.max_objects {
+            (
+                format!(
+                    "the output would hold more than {} objects (inputs and generated ones); \
+                     stopped at this cluster",
+                    self.max_objects
+                ),
+                "split the inputs, or raise the limit with --max-objects",
+            )
+        } else {
+            (
+                format!(
+                    "the output would be larger than {} bytes (inputs and generated objects, as \
+                     JSON); stopped at this cluster",
+                    self.max_bytes
+                ),
+                "split the inputs, or raise the limit with --max-output-bytes",
+            )
+        };
         Finding {
             severity: Severity::Error,
             code: codes::INPUT_LIMIT,
             path: FieldPath::root().key("spec"),
             at_key: true,
-            message: format!(
-                "the output would hold more than {} objects (inputs and generated ones); \
-                 stopped at this cluster",
-                self.limit
-            ),
-            hint: Some("split the inputs, or raise the limit with --max-objects".into()),
+            message,
+            hint: Some(hint.into()),
             elsewhere: None,
         }
     }
@@ -90,7 +158,7 @@ pub fn build(
     ctx: &ClusterContext<'_>,
     children: &[Generated],
     preview_runtime: bool,
-    budget: ObjectBudget,
+    budget: OutputBudget,
 ) -> Workloads {
     let mut out = Workloads::default();
     let settings = &ctx.resolved.settings;
@@ -118,13 +186,16 @@ pub fn build(
             fallback: no_env(),
         },
     };
-    out.objects.extend(build::cluster::build(&parts));
-    out.objects.extend(build::certificates::build(
-        ctx.name,
-        ctx.namespace,
-        parts.internal_tls,
-        settings.cert_common_name.as_deref(),
-    ));
+    out.add(build::cluster::build(&parts), false);
+    out.add(
+        build::certificates::build(
+            ctx.name,
+            ctx.namespace,
+            parts.internal_tls,
+            settings.cert_common_name.as_deref(),
+        ),
+        false,
+    );
 
     let has_local_topo = children.iter().any(|c| {
         c.kind == Kind::TopoServer
@@ -133,6 +204,10 @@ pub fn build(
                 .is_some()
     });
     for child in children {
+        // Before each child: a breach overshoots by one child's objects.
+        if budget.exceeded_by(out.count(), out.bytes) {
+            break;
+        }
         match child.kind {
             Kind::TopoServer => {
                 if let Some(topo) = typed::<TopoServer>(child) {
@@ -142,16 +217,15 @@ pub fn build(
                         .as_ref()
                         .and_then(|l| l.get(labels::CELL))
                         .is_none();
-                    out.objects.extend(build::topo::build(
-                        &topo,
-                        &settings.images.pull,
-                        global && has_local_topo,
-                    ));
+                    out.add(
+                        build::topo::build(&topo, &settings.images.pull, global && has_local_topo),
+                        false,
+                    );
                 }
             }
             Kind::Cell => {
                 if let Some(cell) = typed::<Cell>(child) {
-                    out.objects.extend(build::gateway::build(&cell, no_env()));
+                    out.add(build::gateway::build(&cell, no_env()), false);
                 }
             }
             Kind::Shard => {
@@ -161,10 +235,9 @@ pub fn build(
             }
             _ => {}
         }
-        if budget.exceeded_by(out.objects.len() + out.runtime.len()) {
-            out.findings.push(budget.breach());
-            break;
-        }
+    }
+    if budget.exceeded_by(out.count(), out.bytes) {
+        out.findings.push(budget.breach(out.count()));
     }
     out
 }
@@ -180,25 +253,25 @@ fn shard_objects(
     child: &Generated,
     shard: &Shard,
     preview_runtime: bool,
-    budget: ObjectBudget,
+    budget: OutputBudget,
     out: &mut Workloads,
 ) {
     let spec = &shard.spec;
     let reference_body = match &spec.postgres_config_ref {
         None => None,
         Some(reference) => {
+            let data_pointer = format!(
+                "/data/{}",
+                reference.key.replace('~', "~0").replace('/', "~1")
+            );
             let config_map = ctx
                 .config_maps
                 .get(&(ctx.namespace.to_owned(), reference.name.clone()));
-            let body = config_map
-                .and_then(|cm| {
-                    cm.pointer(&format!(
-                        "/data/{}",
-                        reference.key.replace('~', "~0").replace('/', "~1")
-                    ))
-                })
-                .and_then(Value::as_str);
-            if body.is_none() {
+            let found = config_map.and_then(|(config_map, source)| {
+                let body = config_map.pointer(&data_pointer)?.as_str()?;
+                Some((body, *source))
+            });
+            let Some((body, source)) = found else {
                 // The ConfigMap is missing (its name is wrong), or it lacks the key.
                 let field = if config_map.is_some() { "key" } else { "name" };
                 out.findings.push(missing_reference(
@@ -209,8 +282,24 @@ fn shard_objects(
                     field,
                 ));
                 return;
+            };
+            let owned = owned_settings_in_body(body, &reference.name, &reference.key);
+            if !owned.is_empty() {
+                out.findings
+                    .extend(owned.into_iter().map(|message| Finding {
+                        severity: Severity::Error,
+                        code: codes::PG_MANAGED_PARAMETER,
+                        path: FieldPath::from_pointer(&data_pointer),
+                        at_key: true,
+                        message,
+                        hint: Some(
+                            "remove the setting from the ConfigMap: the operator sets it".into(),
+                        ),
+                        elsewhere: Some(source.clone()),
+                    }));
+                return;
             }
-            body
+            Some(body)
         }
     };
     let sizing: Vec<PoolSizing<'_>> = spec
@@ -253,8 +342,7 @@ fn shard_objects(
         pg_hba_template: pgconf::pg_hba_template(),
         exporter_queries: pgconf::exporter_queries(),
     };
-    out.objects
-        .extend(build::shard::build(shard, &files, no_env()));
+    out.add(build::shard::build(shard, &files, no_env()), false);
     if !preview_runtime {
         return;
     }
@@ -267,13 +355,12 @@ fn shard_objects(
     for (pool_name, pool) in &spec.pools {
         for cell in &pool.cells {
             // The caller reports the breach.
-            if budget.exceeded_by(out.objects.len() + out.runtime.len()) {
+            if budget.exceeded_by(out.count(), out.bytes) {
                 return;
             }
             for index in 0..u32::try_from(pool.replicas_per_cell.unwrap_or(1)).unwrap_or(0) {
                 if let Some(objects) = build::pool::build(shard, pool_name, cell, index, &inputs) {
-                    out.runtime
-                        .extend(objects.into_iter().map(mark_local_config));
+                    out.add(objects.into_iter().map(mark_local_config), true);
                 }
             }
         }
@@ -302,6 +389,25 @@ fn mark_local_config(mut object: Built) -> Built {
         }
     }
     object
+}
+
+/// The settings of a `postgresConfigRef` body that the operator owns, as
+/// messages naming the line. Upstream copies the body verbatim, so `port` or
+/// `hba_file` there would bypass the rule that refuses them inline (MG203).
+fn owned_settings_in_body(body: &str, name: &str, key: &str) -> Vec<String> {
+    body.lines()
+        .enumerate()
+        .filter_map(|(index, line)| {
+            let setting = pgconf::setting_name(line)?;
+            let why = pgconfig::owned_by_operator(setting)?;
+            Some(format!(
+                "ConfigMap {name} key {key:?}, line {} of the body: parameter {:?} is managed \
+                 by the operator and cannot be set: {why}",
+                index + 1,
+                setting.to_ascii_lowercase()
+            ))
+        })
+        .collect()
 }
 
 fn missing_reference(

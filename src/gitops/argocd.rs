@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use crate::compile::diagnostics::{self as codes, InputError};
 use crate::compile::emit;
+use crate::compile::yaml::Pos;
 
 /// The plugin's name; Argo CD addresses it as `<name>-<version>`.
 pub const PLUGIN_NAME: &str = "multigres";
@@ -116,6 +118,9 @@ pub fn install_manifests(image: &str, namespace: &str, part: Part) -> String {
     out
 }
 
+/// The variable that carries the Application's parameters.
+pub const PARAMETERS: &str = "ARGOCD_APP_PARAMETERS";
+
 /// The parameters an Application sets, from `ARGOCD_APP_PARAMETERS`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Parameters {
@@ -126,13 +131,22 @@ pub struct Parameters {
 
 /// Parses `ARGOCD_APP_PARAMETERS` (the JSON array of the parameters set in
 /// the Application; the `PARAM_*` copies are lossy and ignored).
-pub fn parse_parameters(json_text: Option<&str>) -> Result<Parameters, String> {
+pub fn parse_parameters(json_text: Option<&str>) -> Result<Parameters, InputError> {
+    let invalid = |message: String| InputError::new(PARAMETERS, codes::PLUGIN_CONTRACT, message);
     let mut parameters = Parameters::default();
     let Some(text) = json_text.map(str::trim).filter(|t| !t.is_empty()) else {
         return Ok(parameters);
     };
-    let list: Vec<Value> = serde_json::from_str(text)
-        .map_err(|e| format!("ARGOCD_APP_PARAMETERS is not a JSON array: {e}"))?;
+    let list: Vec<Value> = serde_json::from_str(text).map_err(|e| {
+        let pos = Pos {
+            line: u32::try_from(e.line()).unwrap_or(u32::MAX),
+            col: u32::try_from(e.column()).unwrap_or(u32::MAX),
+        };
+        // serde_json's message ends with the position, which `pos` carries.
+        let message = e.to_string();
+        let message = message.split(" at line ").next().unwrap_or_default();
+        invalid(format!("not a JSON array of parameters: {message}")).at(pos)
+    })?;
     for entry in list {
         let name = entry.get("name").and_then(Value::as_str).unwrap_or("");
         match name {
@@ -140,11 +154,11 @@ pub fn parse_parameters(json_text: Option<&str>) -> Result<Parameters, String> {
                 let map = entry
                     .get("map")
                     .and_then(Value::as_object)
-                    .ok_or("parameter images must be a map")?;
+                    .ok_or_else(|| invalid("parameter images must be a map".into()))?;
                 for (component, image) in map {
-                    let image = image
-                        .as_str()
-                        .ok_or("parameter images: values must be strings")?;
+                    let image = image.as_str().ok_or_else(|| {
+                        invalid("parameter images: values must be strings".into())
+                    })?;
                     parameters
                         .images
                         .insert(component.clone(), image.to_owned());
@@ -154,11 +168,13 @@ pub fn parse_parameters(json_text: Option<&str>) -> Result<Parameters, String> {
                 let array = entry
                     .get("array")
                     .and_then(Value::as_array)
-                    .ok_or("parameter templates must be an array")?;
+                    .ok_or_else(|| invalid("parameter templates must be an array".into()))?;
                 for path in array {
                     parameters.templates.push(
                         path.as_str()
-                            .ok_or("parameter templates: items must be strings")?
+                            .ok_or_else(|| {
+                                invalid("parameter templates: items must be strings".into())
+                            })?
                             .to_owned(),
                     );
                 }
@@ -167,15 +183,15 @@ pub fn parse_parameters(json_text: Option<&str>) -> Result<Parameters, String> {
                 let path = entry
                     .get("string")
                     .and_then(Value::as_str)
-                    .ok_or("parameter images-file must be a string")?;
+                    .ok_or_else(|| invalid("parameter images-file must be a string".into()))?;
                 parameters.images_file = Some(path.to_owned()).filter(|p| !p.is_empty());
             }
             "preview-runtime" | "previewRuntime" => {
-                return Err(
+                return Err(invalid(
                     "runtime previews are refused in the Argo CD plugin: its output is applied, and pool Pods belong to \
                      the reconciler (use `multigres render --preview-runtime` to review them)"
                         .into(),
-                );
+                ));
             }
             other => {
                 let hint = crate::compile::load::did_you_mean(
@@ -184,9 +200,9 @@ pub fn parse_parameters(json_text: Option<&str>) -> Result<Parameters, String> {
                 )
                 .map(|s| format!(" (did you mean {s}?)"))
                 .unwrap_or_default();
-                return Err(format!(
+                return Err(invalid(format!(
                     "unknown plugin parameter {other:?}{hint}; parameters are images, templates, images-file"
-                ));
+                )));
             }
         }
     }
@@ -279,12 +295,14 @@ mod tests {
         assert_eq!(parsed.templates, ["shared/templates"]);
         assert_eq!(parse_parameters(None).unwrap(), Parameters::default());
         assert!(parse_parameters(Some(r#"[{"name":"preview-runtime","string":"true"}]"#)).is_err());
+        let unknown = parse_parameters(Some(r#"[{"name":"imags","map":{}}]"#)).unwrap_err();
+        assert!(unknown.message.contains("did you mean images"), "{unknown}");
+        let syntax = parse_parameters(Some("[\n  {")).unwrap_err().to_string();
         assert!(
-            parse_parameters(Some(r#"[{"name":"imags","map":{}}]"#))
-                .unwrap_err()
-                .contains("did you mean images")
+            syntax
+                == "ARGOCD_APP_PARAMETERS:2:3: error[MG021]: not a JSON array of parameters: EOF while parsing an object",
+            "{syntax}"
         );
-        assert!(parse_parameters(Some("{")).is_err());
     }
 
     #[test]

@@ -53,11 +53,13 @@ pub fn run(input: &str) -> Outcome {
     };
     let mut images = ImageSet::default();
     for flag in &options.images {
-        if let Err(err) = images.apply_flag(flag) {
-            return failure(
-                items,
-                vec![result(&format!("functionConfig: {err}"), "error", None)],
-            );
+        if let Err(err) = images.apply_entry("functionConfig images", flag, "functionConfig images")
+        {
+            let mut message = format!("functionConfig: images: {}", err.message);
+            if let Some(hint) = &err.hint {
+                message.push_str(&format!(" ({hint})"));
+            }
+            return failure(items, vec![result(&message, "error", None)]);
         }
     }
 
@@ -187,7 +189,13 @@ pub fn function_options(config: Option<&Value>) -> Result<FunctionOptions, Strin
             other => other.to_string(),
         };
         match key.as_str() {
-            "namespace" => options.namespace = Some(text).filter(|n| !n.is_empty()),
+            "namespace" => {
+                if !text.is_empty() {
+                    crate::compile::check_namespace(&text)
+                        .map_err(|e| format!("functionConfig: namespace: {e}"))?;
+                    options.namespace = Some(text);
+                }
+            }
             "images" => {
                 options.images = text
                     .split([',', '\n'])
@@ -198,9 +206,14 @@ pub fn function_options(config: Option<&Value>) -> Result<FunctionOptions, Strin
             }
             "outputDir" => {
                 let dir = text.trim_matches('/').to_owned();
-                if dir.is_empty() || dir.split('/').any(|part| part == "..") {
+                // The directory ends up in every item's path annotation: a
+                // control character there would corrupt the annotation.
+                if dir.is_empty()
+                    || dir.split('/').any(|part| part == ".." || part.is_empty())
+                    || dir.chars().any(char::is_control)
+                {
                     return Err(format!(
-                        "functionConfig: outputDir {text:?} must be a relative path inside the package"
+                        "functionConfig: outputDir {text:?} must be a relative path inside the package, without `..`, empty parts or control characters"
                     ));
                 }
                 options.output_dir = dir;
@@ -332,6 +345,13 @@ mod tests {
                 .contains("did you mean")
         );
         assert!(function_options(Some(&json!({"data": {"outputDir": "../x"}}))).is_err());
+        for dir in ["a\nb", "a\tb", "a//b", "x\u{7f}"] {
+            assert!(
+                function_options(Some(&json!({"data": {"outputDir": dir}}))).is_err(),
+                "{dir:?}"
+            );
+        }
+        assert!(function_options(Some(&json!({"data": {"namespace": "Bad_NS"}}))).is_err());
     }
 
     #[test]

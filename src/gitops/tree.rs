@@ -490,6 +490,8 @@ pub fn read(dir: &Path, max_bytes: usize) -> Result<Vec<File>, String> {
 
 /// The UTF-8 text of a file of at most `max_bytes`.
 fn read_text(path: &Path, max_bytes: usize) -> Result<String, String> {
+    // A named pipe would block in open(), a device never end.
+    crate::input_files::check_regular(path).map_err(|e| e.to_string())?;
     let file =
         std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut bytes = Vec::new();
