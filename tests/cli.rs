@@ -201,3 +201,73 @@ fn validate_judges_updates_against_the_previous_version() {
     );
     assert_eq!(code, 0, "{stderr}");
 }
+
+/// A file under the system's temporary directory, removed on drop.
+struct TempFile(std::path::PathBuf);
+
+impl TempFile {
+    fn new(name: &str, text: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("multigres-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        Self(path)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// A previous version that does not load or admit is reported at its own
+/// file, line and column, and fails: the update checks cannot be skipped
+/// without a word.
+#[test]
+fn validate_fails_on_a_broken_previous_version() {
+    let cases = [
+        // Line 4 holds an unquoted ": " inside a value: not YAML.
+        (
+            "previous-syntax.yaml",
+            MINIMAL.replace("  name: demo\n", "  name: demo: x\n"),
+            "error[MG001]",
+            ":4:",
+        ),
+        // Line 10 holds a field the schema does not know.
+        (
+            "previous-unknown-field.yaml",
+            MINIMAL.replace("    zoneId: z1\n", "    zoneId: z1\n    zoneID: z2\n"),
+            "error[MG010]",
+            ":10:",
+        ),
+    ];
+    let current = TempFile::new("current.yaml", MINIMAL);
+    for (name, text, code, line) in cases {
+        let previous = TempFile::new(name, &text);
+        let (status, stdout, stderr) = multigres(
+            &[
+                "validate",
+                current.path(),
+                "--previous",
+                previous.path(),
+                "-n",
+                "team",
+            ],
+            None,
+        );
+        assert_eq!(status, 2, "{name}: {stderr}");
+        assert!(stdout.is_empty(), "{name}: {stdout}");
+        assert!(stderr.contains(code), "{name}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{}{line}", previous.path())),
+            "{name}: stderr names the previous file and line: {stderr}"
+        );
+        assert!(stderr.contains("previous version: "), "{name}: {stderr}");
+        assert!(!stderr.contains("objects valid"), "{name}: {stderr}");
+    }
+}
