@@ -56,7 +56,7 @@ fn json_output_is_a_list() {
     assert_eq!(code, 0);
     let list: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(list["kind"], "List");
-    // 2 inputs, 4 child resources, 19 workload objects (operator-resources.md §7.1).
+    // 2 inputs, 4 child resources, 19 workload objects (as upstream creates them).
     assert_eq!(list["items"].as_array().unwrap().len(), 25);
 }
 
