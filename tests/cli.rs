@@ -202,12 +202,13 @@ fn validate_judges_updates_against_the_previous_version() {
     assert_eq!(code, 0, "{stderr}");
 }
 
-/// A file under the system's temporary directory, removed on drop.
+/// A file in a directory of its own under the system's temporary
+/// directory, both removed on drop.
 struct TempFile(std::path::PathBuf);
 
 impl TempFile {
     fn new(name: &str, text: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("multigres-cli-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("multigres-cli-{}-{name}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join(name);
         std::fs::write(&path, text).unwrap();
@@ -221,7 +222,9 @@ impl TempFile {
 
 impl Drop for TempFile {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        if let Some(dir) = self.0.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
