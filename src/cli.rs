@@ -56,7 +56,8 @@ pub enum Command {
     ///
     /// With --previous, the inputs are judged as an update of the previous
     /// version: append-only lists, immutable backup encryption, storage that
-    /// must not shrink, etcd replicas that must not change.
+    /// must not shrink, etcd replicas that must not change. A previous version
+    /// that does not load or admit is an error (exit 2), reported at its lines.
     Validate(ValidateArgs),
     /// Print the eight CustomResourceDefinitions.
     Crds(CrdsArgs),

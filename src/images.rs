@@ -54,7 +54,8 @@ impl Component {
         Component::ALL.into_iter().find(|c| c.key() == key)
     }
 
-    /// The upstream operator's compiled-in image (`operator-api.md` §9.1).
+    /// The upstream operator's compiled-in image (upstream's
+    /// `api/v1alpha1/image_defaults.go`).
     pub fn default_image(self) -> &'static str {
         match self {
             Component::Multigateway
@@ -193,7 +194,7 @@ impl ImageSet {
 
     /// The upstream image-set revision: SHA-256 over the sorted
     /// `component=image` lines of the six operator-managed components, 12 hex
-    /// digits (`operator-api.md` §10).
+    /// digits (as upstream's `pkg/images` computes it).
     pub fn revision(&self) -> String {
         let mut lines: Vec<String> = [
             ("multiadmin", Component::Multiadmin),

@@ -1,4 +1,4 @@
-//! Labels and annotations of generated objects (`operator-api.md` §12).
+//! Labels and annotations of generated objects (upstream's `pkg/util/metadata`).
 
 use std::collections::BTreeMap;
 

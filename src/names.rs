@@ -1,5 +1,5 @@
 //! Deterministic child names, bit for bit as the upstream operator makes them
-//! (`operator-api.md` §11), so that an upstream-managed cluster can be adopted
+//! (upstream's `pkg/util/name`), so that an upstream-managed cluster can be adopted
 //! without renaming anything.
 //!
 //! Every hashed name is `part-part-…-<8 hex>`: the parts are sanitised and

@@ -1,5 +1,5 @@
-//! The upstream documents' own anchors (operator-api.md §11.4 names, §14
-//! resolved values; operator-resources.md §7.2 child specs), checked on
+//! Upstream's own anchors (names from `pkg/util/name`'s tests, resolved
+//! values and child specs of upstream's samples), checked on
 //! rendered output, so that golden files are not the only judge.
 
 use multigres::compile::{Input, Object, Options, compile};

@@ -171,9 +171,11 @@ fn run_phase(
     }
 }
 
+/// The upstream operator's `config/samples/minimal.yaml`, as copied into
+/// examples/ (with a two-line note of its origin on top).
 fn upstream_minimal() -> String {
-    std::fs::read_to_string(repo_root().join("../shared/upstream/samples/minimal.yaml"))
-        .expect("upstream minimal.yaml")
+    std::fs::read_to_string(repo_root().join("examples/minimal/minimal.yaml"))
+        .expect("examples/minimal/minimal.yaml")
 }
 
 fn env(pairs: &[(&'static str, &str)]) -> BTreeMap<&'static str, String> {

@@ -649,8 +649,8 @@ fn no_object_shape_makes_a_script_fail() {
 // condition types and reasons from upstream's controllers.
 
 /// Condition types and reasons the upstream controllers write
-/// (operator-api.md §3.2, §5, §6; StorageClassValid from the storage-class
-/// guard).
+/// (the status of clusters, cells, shards and table groups; StorageClassValid
+/// from the storage-class guard).
 const CONDITION_REASONS: [(&str, &[&str]); 10] = [
     (
         "Available",

@@ -8,6 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use multigres::compile::yaml;
 
+#[path = "support/tools.rs"]
+mod tools;
+
 /// A directory under the system's temporary directory, removed on drop.
 struct TempDir(PathBuf);
 
@@ -419,6 +422,9 @@ fn documents(text: &str) -> BTreeMap<String, usize> {
 /// `kubectl kustomize OUT` builds the same objects render prints.
 #[test]
 fn kustomize_builds_the_rendered_objects() {
+    if !tools::require_tool("kubectl") {
+        return;
+    }
     let temp = TempDir::new("kustomize");
     std::fs::create_dir_all(temp.path("in")).unwrap();
     std::fs::write(temp.path("in/cluster.yaml"), two_cells()).unwrap();
@@ -426,17 +432,11 @@ fn kustomize_builds_the_rendered_objects() {
     assert_eq!(code, 0, "{stderr}");
     let (code, _, stderr) = multigres(&temp.0, &["render", "in", "--output-dir", "out"]);
     assert_eq!(code, 0, "{stderr}");
-    let built = match Command::new("kubectl")
+    let built = Command::new("kubectl")
         .arg("kustomize")
         .arg(temp.path("out"))
         .output()
-    {
-        Ok(output) => output,
-        Err(e) => {
-            eprintln!("skipped: kubectl is not available ({e})");
-            return;
-        }
-    };
+        .expect("run kubectl");
     assert!(
         built.status.success(),
         "{}",

@@ -56,7 +56,7 @@ fn json_output_is_a_list() {
     assert_eq!(code, 0);
     let list: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(list["kind"], "List");
-    // 2 inputs, 4 child resources, 19 workload objects (operator-resources.md §7.1).
+    // 2 inputs, 4 child resources, 19 workload objects (as upstream creates them).
     assert_eq!(list["items"].as_array().unwrap().len(), 25);
 }
 
@@ -200,4 +200,77 @@ fn validate_judges_updates_against_the_previous_version() {
         None,
     );
     assert_eq!(code, 0, "{stderr}");
+}
+
+/// A file in a directory of its own under the system's temporary
+/// directory, both removed on drop.
+struct TempFile(std::path::PathBuf);
+
+impl TempFile {
+    fn new(name: &str, text: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("multigres-cli-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        Self(path)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// A previous version that does not load or admit is reported at its own
+/// file, line and column, and fails: the update checks cannot be skipped
+/// without a word.
+#[test]
+fn validate_fails_on_a_broken_previous_version() {
+    let cases = [
+        // Line 4 holds an unquoted ": " inside a value: not YAML.
+        (
+            "previous-syntax.yaml",
+            MINIMAL.replace("  name: demo\n", "  name: demo: x\n"),
+            "error[MG001]",
+            ":4:",
+        ),
+        // Line 10 holds a field the schema does not know.
+        (
+            "previous-unknown-field.yaml",
+            MINIMAL.replace("    zoneId: z1\n", "    zoneId: z1\n    zoneID: z2\n"),
+            "error[MG010]",
+            ":10:",
+        ),
+    ];
+    let current = TempFile::new("current.yaml", MINIMAL);
+    for (name, text, code, line) in cases {
+        let previous = TempFile::new(name, &text);
+        let (status, stdout, stderr) = multigres(
+            &[
+                "validate",
+                current.path(),
+                "--previous",
+                previous.path(),
+                "-n",
+                "team",
+            ],
+            None,
+        );
+        assert_eq!(status, 2, "{name}: {stderr}");
+        assert!(stdout.is_empty(), "{name}: {stdout}");
+        assert!(stderr.contains(code), "{name}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{}{line}", previous.path())),
+            "{name}: stderr names the previous file and line: {stderr}"
+        );
+        assert!(stderr.contains("previous version: "), "{name}: {stderr}");
+        assert!(!stderr.contains("objects valid"), "{name}: {stderr}");
+    }
 }

@@ -6,7 +6,7 @@
 //! ```text
 //! # <one sentence: what is wrong and what a user would see>
 //! # expect: MG111 14:7      code, 1-based line:column of the reported position (repeatable)
-//! # cel-rule: 11            the operator-api.md §7 row the case covers (repeatable)
+//! # cel-rule: 11            the upstream CRD CEL rule (MG111) the case covers (repeatable)
 //! # namespace: team-a       passed as --namespace
 //! # previous: previous/X.yaml   the previous version, for update checks
 //! ```
@@ -45,7 +45,7 @@ const CASES: &str = "tests/invalid";
 /// and `overrides`) is the same rule text as row 9 and reports MG109.
 const SHARED_ROWS: &[(u32, &str)] = &[(26, "MG109")];
 
-/// Every row of operator-api.md §7.
+/// Every upstream CRD CEL rule, by number (`multigres::api::rules::ALL`).
 const CEL_ROWS: std::ops::RangeInclusive<u32> = 1..=32;
 
 /// Update checks of the webhook that need a previous version.

@@ -1,6 +1,9 @@
-//! The KRM function under the real kpt (installed on this machine kind):
-//! `kpt fn eval --exec`, run twice, and a Kptfile pipeline with
-//! `kpt fn render --allow-exec`.
+//! The KRM function under the real kpt: `kpt fn eval --exec`, run twice,
+//! and a Kptfile pipeline with `kpt fn render --allow-exec`. Without kpt on
+//! PATH these tests are skipped (failed with CI set): docs/development.md.
+
+#[path = "support/tools.rs"]
+mod tools;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -46,10 +49,7 @@ fn snapshot(dir: &Path) -> BTreeMap<String, String> {
 }
 
 fn kpt(args: &[&str]) -> (bool, String) {
-    let output = Command::new("kpt")
-        .args(args)
-        .output()
-        .expect("kpt is installed");
+    let output = Command::new("kpt").args(args).output().expect("run kpt");
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
@@ -60,6 +60,9 @@ fn kpt(args: &[&str]) -> (bool, String) {
 
 #[test]
 fn kpt_fn_eval_writes_every_object_and_is_idempotent() {
+    if !tools::require_tool("kpt") {
+        return;
+    }
     let dir = package("eval", &[("minimal.yaml", minimal())]);
     let exec = format!("{BIN} krm");
     let (ok, log) = kpt(&["fn", "eval", dir.to_str().unwrap(), "--exec", &exec]);
@@ -109,6 +112,9 @@ fn kpt_fn_eval_writes_every_object_and_is_idempotent() {
 
 #[test]
 fn kpt_fn_render_runs_the_kptfile_pipeline() {
+    if !tools::require_tool("kpt") {
+        return;
+    }
     // As in a package: the exec entry names the binary and its argument.
     let kptfile = format!(
         "apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: orders\npipeline:\n  mutators:\n    - exec: {BIN} krm\n      configMap:\n        namespace: shop\n"
@@ -136,6 +142,9 @@ fn kpt_fn_render_runs_the_kptfile_pipeline() {
 
 #[test]
 fn invalid_inputs_fail_with_results_and_leave_the_package_alone() {
+    if !tools::require_tool("kpt") {
+        return;
+    }
     let broken = minimal().replace("zoneId: us-central1-a", "zoneID: us-central1-a");
     let dir = package("invalid", &[("minimal.yaml", broken)]);
     let before = snapshot(&dir);

@@ -1,5 +1,5 @@
 //! Every Kubernetes object of a cluster, checked against the upstream
-//! documents' worked example (operator-resources.md §7).
+//! operator's objects for its `config/samples/minimal.yaml`.
 
 use std::collections::BTreeMap;
 

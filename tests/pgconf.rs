@@ -1,5 +1,5 @@
-//! `multigres::pgconf` against upstream's vectors (operator-resources.md
-//! §5.1–5.5, §7.3) and the behaviour the rollout machinery relies on.
+//! `multigres::pgconf` against upstream's vectors (`pkg/postgresconfig`: its
+//! layering, sizing, reload/restart classes and hashes) and the behaviour the rollout machinery relies on.
 
 use std::collections::BTreeMap;
 
@@ -9,7 +9,8 @@ use multigres::pgconf::{
 };
 use sha2::{Digest, Sha256};
 
-/// §7.3 of operator-resources.md: the minimal shard's `postgresql.conf`,
+/// Upstream's rendering (§7.3 of our notes on it) of the minimal shard's
+/// `postgresql.conf` for `config/samples/minimal.yaml`, with the
 /// upstream classification (marker included). Tabs are `\t`.
 const MINIMAL_SECTION_7_3: &str = concat!(
     "# PostgreSQL configuration rendered by multigres-operator.\n",

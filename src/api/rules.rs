@@ -1,4 +1,5 @@
-//! The CEL rules of the upstream CRDs (`operator-api.md` §7), once.
+//! The CEL rules of the upstream CRDs (the `x-kubernetes-validations` that
+//! upstream's `api/v1alpha1` markers generate), once.
 //!
 //! The type definitions attach them to the generated schemas
 //! (`x-kubernetes-validations`), and the offline validator finds each rule in
@@ -13,7 +14,7 @@ use crate::compile::path::FieldPath;
 /// One `x-kubernetes-validations` entry and its offline equivalent.
 #[derive(Debug)]
 pub struct CelRule {
-    /// Stable diagnostic code, `MG1` + the rule's row in `operator-api.md` §7.
+    /// Stable diagnostic code, `MG1` + the rule's number: its place in [`ALL`].
     pub code: &'static str,
     pub rule: &'static str,
     pub message: &'static str,
@@ -94,7 +95,7 @@ macro_rules! rules {
             message: $message,
             holds: $holds,
         };)*
-        /// Every rule, in `operator-api.md` §7 order.
+        /// Every rule, numbered in the order of the upstream CRDs' rules.
         pub const ALL: &[&CelRule] = &[$(&$name),*];
     };
 }

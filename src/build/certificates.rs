@@ -1,5 +1,5 @@
 //! cert-manager Certificates for internal mTLS and the gateway's public TLS
-//! (`operator-resources.md` §3.4).
+//! (as upstream's `pkg/cert` requests them).
 
 use serde_json::json;
 use sha2::{Digest, Sha256};

@@ -1,6 +1,6 @@
 //! Objects of the cluster itself: multiadmin and multiadmin-web Deployments
 //! and Services, and the cluster-wide gateway Services
-//! (`operator-resources.md` §2.2, §2.3, §3.1).
+//! (upstream's `pkg/cluster-handler/controller/multigrescluster`).
 
 use std::collections::BTreeMap;
 

@@ -1,4 +1,5 @@
-//! A cell's gateway: Deployment and Service (`operator-resources.md` §2.4).
+//! A cell's gateway: Deployment and Service (upstream's cell controller,
+//! `pkg/resource-handler/controller/cell`).
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec, Service, ServiceSpec};

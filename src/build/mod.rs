@@ -1,5 +1,5 @@
 //! Builders of the Kubernetes objects the operator creates from the child
-//! custom resources (`operator-resources.md` §2–§4): etcd StatefulSets,
+//! custom resources (upstream's `pkg/resource-handler/controller/`): etcd StatefulSets,
 //! Deployments, Services, ConfigMaps, PodDisruptionBudgets, PVCs,
 //! Certificates, and the pool Pods the reconciler owns.
 //!

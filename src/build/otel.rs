@@ -1,5 +1,5 @@
 //! The OpenTelemetry environment of data-plane containers
-//! (`operator-resources.md` §2.1).
+//! (as upstream's builders in `pkg/resource-handler/controller/` set it).
 //!
 //! Upstream falls back to the operator process's own `OTEL_*` environment
 //! for unset fields. `render` reads no environment, so it passes an empty

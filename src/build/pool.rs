@@ -1,6 +1,7 @@
-//! Pool pods and their data volumes (`operator-resources.md` §2.6, §4.1,
-//! §5.6). These are runtime objects: the in-cluster reconciler creates and
-//! replaces them; `render --preview-runtime` shows them for review.
+//! Pool pods and their data volumes (upstream's shard controller,
+//! `pkg/resource-handler/controller/shard`, and its rolling update). These
+//! are runtime objects: the in-cluster reconciler creates and replaces them;
+//! `render --preview-runtime` shows them for review.
 
 use std::collections::BTreeMap;
 

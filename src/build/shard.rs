@@ -1,6 +1,7 @@
 //! A shard's static objects: orchestrator Deployment and Service per cell,
 //! the three ConfigMaps, the backup volume, and a PodDisruptionBudget and
-//! headless Service per pool and cell (`operator-resources.md` §2.5, §3, §4.2).
+//! headless Service per pool and cell (upstream's
+//! `pkg/resource-handler/controller/shard`).
 
 use std::collections::BTreeMap;
 

@@ -1,5 +1,5 @@
 //! A TopoServer's etcd: StatefulSet, headless Service, client Service
-//! (`operator-resources.md` §2.7, §3.1).
+//! (upstream's `pkg/resource-handler/controller/toposerver`).
 
 use k8s_openapi::api::apps::v1::{
     StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec,

@@ -1,6 +1,7 @@
 //! Resolved clusters into child objects: the global TopoServer, one Cell per
 //! cell (and its local TopoServer), one TableGroup per table group, one Shard
-//! per shard (`operator-api.md` §5, §8.7). Every default is written out.
+//! per shard (as upstream's `pkg/cluster-handler/controller/multigrescluster`
+//! creates them). Every default is written out.
 
 use std::collections::BTreeMap;
 

@@ -112,7 +112,9 @@ pub fn compile(inputs: &[Input], options: &Options) -> Output {
 
 /// Compiles `inputs` as an update of `previous` (the same objects as they
 /// were last applied): transition rules and the webhook's update checks are
-/// judged too.
+/// judged too. A previous version that does not load or admit is an error,
+/// reported at its own file, line and column: the update checks would
+/// otherwise be skipped without a word.
 pub fn compile_with_previous(inputs: &[Input], previous: &[Input], options: &Options) -> Output {
     let (sources, loaded, load_diagnostics) = load::load(inputs, &options.limits);
     let mut run = Run {
@@ -120,7 +122,8 @@ pub fn compile_with_previous(inputs: &[Input], previous: &[Input], options: &Opt
         diagnostics: load_diagnostics,
         options,
     };
-    let previous_objects = previous_objects(previous, options);
+    let (previous_objects, previous_errors) = previous_objects(previous, options);
+    run.diagnostics.0.extend(previous_errors);
 
     let kept = run.drop_previous_renders(loaded);
     let kept = run.assign_namespaces(kept);
@@ -648,20 +651,45 @@ impl TypedTemplates {
     }
 }
 
+/// Objects of the previous version by kind, namespace and name.
+type PreviousObjects = BTreeMap<(Kind, String, String), Value>;
+
 /// Our user-written objects of the previous version, by kind, namespace
-/// and name, admitted (defaults applied) as the API server stored them.
-fn previous_objects(
-    previous: &[Input],
-    options: &Options,
-) -> BTreeMap<(Kind, String, String), Value> {
-    let (_, loaded, _) = load::load(previous, &options.limits);
-    loaded
+/// and name, admitted (defaults applied) as the API server stored them;
+/// and the errors of the previous inputs (load and admission), whose
+/// objects are left out.
+fn previous_objects(previous: &[Input], options: &Options) -> (PreviousObjects, Vec<Diagnostic>) {
+    let (sources, loaded, diagnostics) = load::load(previous, &options.limits);
+    let mut run = Run {
+        sources,
+        diagnostics,
+        options,
+    };
+    let mut objects = BTreeMap::new();
+    for object in loaded {
+        let Some(kind) = object.kind.filter(|k| !k.is_child()) else {
+            continue;
+        };
+        let Some(namespace) = object
+            .namespace
+            .clone()
+            .or_else(|| options.namespace.clone())
+        else {
+            continue;
+        };
+        if let Some(admitted) = run.admit(&object, kind, &namespace, None) {
+            objects.insert((kind, namespace, object.name), admitted.value);
+        }
+    }
+    let errors = run
+        .diagnostics
+        .0
         .into_iter()
-        .filter_map(|o| {
-            let kind = o.kind.filter(|k| !k.is_child())?;
-            let namespace = o.namespace.clone().or_else(|| options.namespace.clone())?;
-            let stored = schema::admit(kind, &o.value, None).value;
-            Some(((kind, namespace, o.name), stored))
+        .filter(Diagnostic::is_error)
+        .map(|mut d| {
+            d.message = format!("previous version: {}", d.message);
+            d
         })
-        .collect()
+        .collect();
+    (objects, errors)
 }

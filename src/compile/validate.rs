@@ -1,4 +1,5 @@
-//! The upstream admission webhook's rules (`operator-api.md` §13.2–13.3)
+//! The upstream admission webhook's rules (`pkg/webhook/handlers`: cluster and
+//! template validators)
 //! that can be judged without a cluster, plus metadata checks.
 //!
 //! Not judged offline, because they need the live cluster: whether nodes

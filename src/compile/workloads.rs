@@ -1,5 +1,5 @@
 //! From a cluster's generated children to every Kubernetes object the
-//! operator would create for them (`operator-resources.md` §6.2 "static"),
+//! operator would create for them from the spec alone (the "static" ones),
 //! and, on request, the runtime objects the reconciler will own.
 
 use std::collections::{BTreeMap, HashMap};

@@ -1,4 +1,5 @@
-//! The Argo CD config-management plugin (`gitops-ecosystem.md` §1): what an
+//! The Argo CD config-management plugin (Argo CD's sidecar plugin contract,
+//! `ConfigManagementPlugin` v2): what an
 //! Argo CD admin installs, and how `multigres argocd generate` reads the
 //! plugin contract (parameters, environment, destination cluster).
 

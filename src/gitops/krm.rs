@@ -1,5 +1,5 @@
 //! The KRM function: a `ResourceList` in, a `ResourceList` out, for kpt and
-//! kustomize (`gitops-ecosystem.md` §3).
+//! kustomize (the KRM Functions specification of kustomize and kpt).
 //!
 //! The emission rule is `render`'s: every input item is kept as it came
 //! (annotations included, so the orchestrator can map it back to its file),

@@ -1,4 +1,5 @@
-//! The operator's built-in defaults (`operator-api.md` §9).
+//! The operator's built-in defaults (upstream's `pkg/resolver/defaults.go`
+//! and `api/v1alpha1/image_defaults.go`).
 
 use std::collections::BTreeMap;
 

@@ -1,4 +1,4 @@
-//! The merge rules of `operator-api.md` §8.8, each recording which fields the
+//! The merge rules of upstream's `pkg/resolver`, each recording which fields the
 //! overlay supplied.
 
 use k8s_openapi::api::core::v1::ResourceRequirements;

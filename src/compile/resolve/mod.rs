@@ -1,4 +1,4 @@
-//! The template chain of `operator-api.md` §8: for every component, the
+//! The template chain of upstream's `pkg/resolver`: for every component, the
 //! template it names (or `templateDefaults`, or the namespace's `default`
 //! template), then `overrides`, then the inline spec, then built-in defaults.
 //!
