@@ -129,12 +129,15 @@ pub struct InputArgs {
     /// A YAML file mapping components to images (kept in Git); --image wins over it.
     #[arg(long = "images-file", value_name = "FILE")]
     pub images_file: Option<PathBuf>,
-    /// Most bytes read over all inputs.
+    /// Most bytes read over all inputs (the images file included).
     #[arg(long, value_name = "BYTES", default_value_t = InputLimits::default().max_input_bytes)]
     pub max_input_bytes: usize,
-    /// Most objects accepted over all inputs.
+    /// Most objects in the inputs, and in the output.
     #[arg(long, value_name = "COUNT", default_value_t = InputLimits::default().max_objects)]
     pub max_objects: usize,
+    /// Most bytes of the output, measured as compact JSON.
+    #[arg(long, value_name = "BYTES", default_value_t = InputLimits::default().max_output_bytes)]
+    pub max_output_bytes: usize,
 }
 
 #[derive(Args, Debug)]
@@ -412,6 +415,7 @@ fn read_inputs(args: &InputArgs) -> Result<(Vec<Input>, Options), Failure> {
     let limits = InputLimits {
         max_input_bytes: args.max_input_bytes,
         max_objects: args.max_objects,
+        max_output_bytes: args.max_output_bytes,
         ..InputLimits::default()
     };
     // One budget for every file the command reads, the images file included.

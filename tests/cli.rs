@@ -100,7 +100,7 @@ fn usage_errors_exit_2() {
     let (code, _, stderr) = multigres(&["render", "does/not/exist.yaml"], None);
     assert_eq!(code, 2);
     assert!(
-        stderr.contains("cannot read does/not/exist.yaml"),
+        stderr.starts_with("does/not/exist.yaml: error[MG003]: cannot read: "),
         "{stderr}"
     );
 }

@@ -178,12 +178,11 @@ fn the_document_budget_counts_documents_of_one_input() {
     );
 }
 
-/// A 12 KB cluster with the schema's largest shape: 50 cells, 20 table
-/// groups, 8 pools of 32 replicas each spread over every cell.
-fn amplifying_cluster() -> String {
-    let mut text = String::from(
-        "apiVersion: multigres.com/v1alpha1\nkind: MultigresCluster\nmetadata: {name: big, namespace: d}\nspec:\n  postgresPasswordSecretRef: {name: s, key: p}\n  cells:\n",
-    );
+/// The schema's widest cluster layout: 50 cells and 20 table groups, each
+/// with its one shard followed by `shard_body` (indented to the shard's
+/// keys).
+fn widest_layout(shard_body: &str) -> String {
+    let mut text = String::from("  cells:\n");
     for cell in 0..50 {
         text.push_str(&format!("  - {{name: c{cell}, zoneId: z{cell}}}\n"));
     }
@@ -194,14 +193,22 @@ fn amplifying_cluster() -> String {
         } else {
             text.push_str(&format!("    - name: tg{group}\n"));
         }
-        text.push_str("      shards:\n      - name: 0-inf\n        spec:\n          pools:\n");
-        for pool in 0..8 {
-            text.push_str(&format!(
-                "            p{pool}: {{type: readWrite, replicasPerCell: 32}}\n"
-            ));
-        }
+        text.push_str("      shards:\n      - name: 0-inf\n");
+        text.push_str(shard_body);
     }
     text
+}
+
+/// A 12 KB cluster with the schema's largest shape: 50 cells, 20 table
+/// groups, 8 pools of 32 replicas each spread over every cell.
+fn amplifying_cluster() -> String {
+    let pools: String = (0..8)
+        .map(|pool| format!("            p{pool}: {{type: readWrite, replicasPerCell: 32}}\n"))
+        .collect();
+    format!(
+        "apiVersion: multigres.com/v1alpha1\nkind: MultigresCluster\nmetadata: {{name: big, namespace: d}}\nspec:\n  postgresPasswordSecretRef: {{name: s, key: p}}\n{}",
+        widest_layout(&format!("        spec:\n          pools:\n{pools}"))
+    )
 }
 
 #[test]
@@ -296,7 +303,12 @@ fn a_named_pipe_is_skipped_in_a_directory_and_refused_by_name() {
     for args in [
         &["render", "pipe.yaml"][..],
         &["validate", "pipe.yaml"],
-        &["explain", "spec.cells", "pipe.yaml"],
+        &[
+            "explain",
+            "--field",
+            "MultigresCluster/minimal",
+            "pipe.yaml",
+        ],
         &["render", "minimal.yaml", "--images-file", "pipe.yaml"],
         &["validate", "minimal.yaml", "--previous", "pipe.yaml"],
     ] {
@@ -392,7 +404,7 @@ fn plugin_contract_errors_carry_a_code() {
         (
             "ARGOCD_APP_PARAMETERS",
             "[{\"name\": \"images\"",
-            "ARGOCD_APP_PARAMETERS:1:19: error[MG021]: not a JSON array",
+            "ARGOCD_APP_PARAMETERS:1:18: error[MG021]: not a JSON array of parameters: EOF while parsing an object",
         ),
         (
             "ARGOCD_APP_PARAMETERS",
@@ -431,7 +443,10 @@ fn images_file_errors_name_the_file_line_and_code() {
             "multiorch: \"a b\"\n",
             "images.txt:1:12: error[MG020]: \"a b\" is not an image reference",
         ),
-        ("multiorch: [\n", "images.txt:2:1: error[MG001]:"),
+        (
+            "multiorch: [\n",
+            "images.txt:1:12: error[MG001]: unclosed bracket",
+        ),
     ] {
         write(&dir, "images.txt", text.as_bytes());
         let run = multigres_in(&dir, &["render", ".", "--images-file", "images.txt"], &[]);
@@ -475,4 +490,51 @@ fn a_krm_output_dir_with_a_newline_is_refused() {
         run.stdout
     );
     assert!(!run.stdout.contains("a\nb"), "{}", run.stdout);
+}
+
+/// A ShardTemplate whose multiorch affinity holds `bytes` bytes, used by
+/// 20 table groups over 50 cells: each copy lands in a Shard and in a
+/// multiorch Deployment per cell.
+fn amplifying_template(bytes: usize) -> String {
+    format!(
+        "apiVersion: multigres.com/v1alpha1\nkind: ShardTemplate\nmetadata: {{name: big, namespace: d}}\n\
+         spec:\n  multiorch:\n    affinity:\n      nodeAffinity:\n        requiredDuringSchedulingIgnoredDuringExecution:\n\
+         \x20         nodeSelectorTerms:\n          - matchExpressions:\n            - {{key: k, operator: In, values: [\"{}\"]}}\n\
+         ---\napiVersion: multigres.com/v1alpha1\nkind: MultigresCluster\nmetadata: {{name: amp, namespace: d}}\n\
+         spec:\n  postgresPasswordSecretRef: {{name: s, key: p}}\n  templateDefaults: {{shardTemplate: big}}\n{}",
+        "x".repeat(bytes),
+        widest_layout("")
+    )
+}
+
+#[test]
+fn the_output_byte_budget_stops_a_template_copied_into_every_shard_and_cell() {
+    // 64 KB of affinity, copied about a thousand times: some 64 MB of output.
+    let dir = scratch("output-bytes");
+    let path = write(&dir, "amp.yaml", amplifying_template(64 << 10).as_bytes());
+    let run = multigres(&["render", &path, "--max-output-bytes", "16000000"], None);
+    assert_refused(
+        &run,
+        "amp.yaml:16:1: error[MG002]: the output would be larger than 16000000 bytes",
+    );
+}
+
+#[test]
+fn no_object_may_be_larger_than_etcd_stores() {
+    let dir = scratch("object-size");
+    // An input object over 1.5 MiB is refused where it starts...
+    let path = write(&dir, "big.yaml", amplifying_template(1600 << 10).as_bytes());
+    assert_refused(
+        &multigres(&["render", &path], None),
+        "big.yaml:1:1: error[MG002]: ShardTemplate \"big\" is",
+    );
+    // ...and one that fits, copied into a larger generated object, is refused too.
+    let near = amplifying_template(1500 << 10).replace(
+        "  templateDefaults: {shardTemplate: big}\n",
+        "  templateDefaults: {shardTemplate: big}\n  multiadmin:\n    spec:\n      podAnnotations: {a: b}\n",
+    );
+    let path = write(&dir, "near.yaml", near.as_bytes());
+    let run = multigres(&["render", &path], None);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stdout.is_empty());
 }

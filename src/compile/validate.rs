@@ -258,8 +258,9 @@ pub fn kubernetes_syntax(kind: Kind, value: &Value) -> Vec<Finding> {
             ),
             ("region", crate::labels::REGION, crate::labels::NODE_REGION),
         ] {
+            // The length is the schema's (MG015).
             if let Some(text) = cell.get(field).and_then(Value::as_str)
-                && !is_label_value(text)
+                && !is_label_value_syntax(text)
             {
                 findings.push(
                     Finding::error(
@@ -297,7 +298,8 @@ pub fn kubernetes_syntax(kind: Kind, value: &Value) -> Vec<Finding> {
 const LABEL_VALUE_HINT: &str = "label values have at most 63 characters: letters, digits, '-', '_' \
                                 and '.', starting and ending with a letter or digit";
 
-/// `podLabels` and `podAnnotations` maps anywhere under `value`.
+/// `podLabels` and `podAnnotations` maps anywhere under `value`. Lengths
+/// are the CRD rules' (`MG120`, `MG121`); this checks the characters.
 fn pod_metadata_syntax(value: &Value, path: &FieldPath, findings: &mut Vec<Finding>) {
     match value {
         Value::Object(map) => {
@@ -308,7 +310,7 @@ fn pod_metadata_syntax(value: &Value, path: &FieldPath, findings: &mut Vec<Findi
                     ("podLabels" | "podAnnotations", Some(entries)) => {
                         for (name, entry) in entries {
                             let entry_path = child_path.key(name);
-                            if !is_qualified_name(name) {
+                            if !is_qualified_name_syntax(name) {
                                 findings.push(
                                     Finding::error(
                                         codes::KUBERNETES_SYNTAX,
@@ -321,7 +323,7 @@ fn pod_metadata_syntax(value: &Value, path: &FieldPath, findings: &mut Vec<Findi
                             }
                             if field == "podLabels"
                                 && let Some(text) = entry.as_str()
-                                && !is_label_value(text)
+                                && !is_label_value_syntax(text)
                             {
                                 findings.push(
                                     Finding::error(
@@ -372,22 +374,34 @@ fn is_dns1035_label(s: &str) -> bool {
 }
 
 fn is_label_value(s: &str) -> bool {
+    s.len() <= 63 && is_label_value_syntax(s)
+}
+
+/// A label value's characters, whatever its length: letters, digits, `-`,
+/// `_` and `.`, starting and ending with a letter or digit (or empty).
+fn is_label_value_syntax(s: &str) -> bool {
     s.is_empty()
-        || (s.len() <= 63
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        || (s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
             && s.as_bytes()[0].is_ascii_alphanumeric()
             && s.as_bytes()[s.len() - 1].is_ascii_alphanumeric())
 }
 
 fn is_qualified_name(s: &str) -> bool {
+    s.rsplit('/').next().is_some_and(|name| name.len() <= 63) && is_qualified_name_syntax(s)
+}
+
+/// A label or annotation key's characters, whatever the length of its name:
+/// an optional DNS subdomain and `/`, then a non-empty label value.
+fn is_qualified_name_syntax(s: &str) -> bool {
     let (prefix, name) = match s.rsplit_once('/') {
         Some((prefix, name)) => (Some(prefix), name),
         None => (None, s),
     };
     prefix.is_none_or(|p| !p.is_empty() && is_dns_subdomain(p))
         && !name.is_empty()
-        && is_label_value(name)
+        && is_label_value_syntax(name)
 }
 
 /// Checks a MultigresCluster with its resolution (and, on update, its
