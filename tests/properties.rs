@@ -4,7 +4,11 @@
 //! - writing out every CRD default changes no generated object;
 //! - every generated name is valid for its kind, within its length class;
 //! - random values in any field of any input never make it panic, and what
-//!   it prints is deterministic YAML.
+//!   it prints is deterministic YAML;
+//! - what it prints passes the syntax checks the API server applies to
+//!   names, labels, annotation keys and node selectors, above all when the
+//!   values that end up there (zones, regions, pod labels, the certificate
+//!   name) are hostile.
 //!
 //! Failures are shrunk to a small case and their seeds kept in
 //! `tests/properties.proptest-regressions`, which is committed: those cases
@@ -354,6 +358,126 @@ fn label_value_is_valid(value: &str) -> bool {
             && value.ends_with(|c: char| c.is_ascii_alphanumeric()))
 }
 
+/// A label or annotation key as the API server checks it: an optional
+/// DNS-1123 subdomain and `/`, then a name of at most 63 characters.
+fn qualified_name_is_valid(key: &str) -> bool {
+    let (prefix, name) = match key.rsplit_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, key),
+    };
+    prefix.is_none_or(is_subdomain) && !name.is_empty() && label_value_is_valid(name)
+}
+
+/// What the API server would refuse in a generated object's name, labels,
+/// annotation keys, label selectors and node selectors (maps under those
+/// keys anywhere in the object).
+fn api_server_syntax_problems(object: &Value) -> Vec<String> {
+    fn walk(value: &Value, field: &str, path: &str, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                let string_map = map.values().all(Value::is_string);
+                if string_map
+                    && matches!(
+                        field,
+                        "labels" | "matchLabels" | "nodeSelector" | "selector"
+                    )
+                {
+                    for (key, v) in map {
+                        let v = v.as_str().unwrap_or_default();
+                        if !qualified_name_is_valid(key) || !label_value_is_valid(v) {
+                            out.push(format!("{path}: {key:?}={v:?}"));
+                        }
+                    }
+                } else if string_map && field == "annotations" {
+                    for key in map.keys().filter(|k| !qualified_name_is_valid(k)) {
+                        out.push(format!("{path}: annotation key {key:?}"));
+                    }
+                } else {
+                    for (key, v) in map {
+                        walk(v, key, &format!("{path}.{key}"), out);
+                    }
+                }
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    walk(item, field, &format!("{path}[{i}]"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let kind = object["kind"].as_str().unwrap_or_default();
+    let name = object["metadata"]["name"].as_str().unwrap_or_default();
+    let mut out = Vec::new();
+    if !name_is_valid(kind, name) {
+        out.push(format!("name {name:?} is not valid for a {kind}"));
+    }
+    walk(object, "", "", &mut out);
+    out.into_iter()
+        .map(|p| format!("{kind} {name}: {p}"))
+        .collect()
+}
+
+/// The fields whose values land in labels, selectors or names, as pointers
+/// into the cluster document, each with the value to write there.
+fn label_bearing_edit() -> impl Strategy<Value = (&'static str, Option<String>, Value)> {
+    let text = prop_oneof![
+        proptest::sample::select(edge_strings::EDGE_STRINGS).prop_map(str::to_owned),
+        "\\PC{0,20}",
+        "[a-zA-Z0-9._:/ -]{0,12}",
+    ];
+    (
+        proptest::sample::select(
+            &[
+                "/spec/cells/0/zoneId",
+                "/spec/cells/0/region",
+                "/spec/certCommonName",
+                "/spec/multiadminWeb/spec/podLabels",
+                "/spec/cells/0/overrides/multigateway/podLabels",
+                "/spec/cells/0/overrides/multigateway/podAnnotations",
+            ][..],
+        ),
+        text.clone(),
+        text,
+    )
+        .prop_map(|(pointer, key, value)| {
+            if pointer.ends_with("podLabels") || pointer.ends_with("podAnnotations") {
+                (pointer, Some(key), Value::String(value))
+            } else {
+                (pointer, None, Value::String(value))
+            }
+        })
+}
+
+/// Writes `value` at `pointer` (under `key` for a map), creating objects on
+/// the way.
+fn write_at(document: &mut Value, pointer: &str, key: Option<&str>, value: Value) {
+    let mut node = document;
+    for part in pointer.split('/').skip(1) {
+        node = match part.parse::<usize>() {
+            Ok(index) if node.is_array() => &mut node[index],
+            _ => {
+                if !node.is_object() {
+                    *node = json!({});
+                }
+                node.as_object_mut()
+                    .unwrap()
+                    .entry(part)
+                    .or_insert_with(|| json!({}))
+            }
+        };
+    }
+    match key {
+        Some(key) => {
+            if !node.is_object() {
+                *node = json!({});
+            }
+            node.as_object_mut().unwrap().insert(key.to_owned(), value);
+        }
+        None => *node = value,
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Mutations: a random value in a random field of the schema.
 
@@ -556,8 +680,32 @@ proptest! {
         let first = render(&inputs, preview_runtime);
         if let Ok(rendered) = &first {
             prop_assert!(parse_output(&rendered.all) > 0);
+            let problems: Vec<String> = rendered.objects.iter().flat_map(api_server_syntax_problems).collect();
+            prop_assert!(problems.is_empty(), "the API server would refuse: {problems:#?}");
             let again = render(&inputs, preview_runtime).expect("the same input again");
             prop_assert!(again.all == rendered.all, "two renders of the same input differ");
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn values_that_land_in_labels_and_names_are_checked_before_the_api_server_sees_them(
+        set in input_set(),
+        (pointer, key, value) in label_bearing_edit(),
+    ) {
+        let mut set = set;
+        let cluster = set
+            .documents
+            .iter_mut()
+            .find(|d| d["kind"] == "MultigresCluster")
+            .expect("a cluster");
+        write_at(cluster, pointer, key.as_deref(), value);
+        // Refusing the input is a fine answer; printing what the API server
+        // would refuse is not.
+        if let Ok(rendered) = render(&one_file(&set), true) {
+            let problems: Vec<String> = rendered.objects.iter().flat_map(api_server_syntax_problems).collect();
+            prop_assert!(problems.is_empty(), "the API server would refuse: {problems:#?}");
         }
     }
 }
