@@ -12,7 +12,7 @@
 //! `# expect-message: <substring>`. Samples named `odd-*` have deliberately
 //! malformed fields; every other sample must match the CRD status schema.
 //!
-//! `MULTIGRES_BLESS=1 cargo test --test argocd_health` rewrites
+//! `MULTIGRES_BLESS=1 cargo test --release --test suite argocd_health::` rewrites
 //! `docs/argocd/argocd-cm.yaml` from the scripts.
 
 use std::cell::RefCell;
@@ -816,7 +816,7 @@ fn render_argocd_cm() -> String {
          # argocd-cm ConfigMap. Install: docs/argocd/README.md.\n\
          #\n\
          # Generated from docs/argocd/health/*.lua by\n\
-         # `MULTIGRES_BLESS=1 cargo test --test argocd_health`; edit the .lua files,\n\
+         # `MULTIGRES_BLESS=1 cargo test --release --test suite argocd_health::`; edit the .lua files,\n\
          # not this file (a test checks that every script below equals its file\n\
          # byte for byte).\n\
          apiVersion: v1\n\
@@ -868,13 +868,13 @@ fn argocd_cm_embeds_every_script_byte_for_byte() {
         let embedded = data[&config_key(kind)].as_str().expect("a string");
         assert!(
             embedded == read(&script_path(kind)),
-            "{ARGOCD_CM}: {} differs from {}; run `MULTIGRES_BLESS=1 cargo test --test argocd_health`",
+            "{ARGOCD_CM}: {} differs from {}; run `MULTIGRES_BLESS=1 cargo test --release --test suite argocd_health::`",
             config_key(kind),
             script_path(kind)
         );
     }
     assert!(
         read(ARGOCD_CM) == expected,
-        "{ARGOCD_CM} is stale: run `MULTIGRES_BLESS=1 cargo test --test argocd_health`"
+        "{ARGOCD_CM} is stale: run `MULTIGRES_BLESS=1 cargo test --release --test suite argocd_health::`"
     );
 }

@@ -8,8 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use multigres::compile::yaml;
 
-#[path = "support/tools.rs"]
-mod tools;
+use crate::support::tools;
 
 /// A directory under the system's temporary directory, removed on drop.
 struct TempDir(PathBuf);

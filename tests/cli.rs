@@ -1,7 +1,6 @@
 //! The command line as a user meets it: exit codes, stdout and stderr.
 
-#[path = "support/run.rs"]
-mod run;
+use crate::support::run;
 
 fn multigres(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
     let run = run::multigres(args, stdin.map(|text| text.as_bytes().to_vec()));

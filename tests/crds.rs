@@ -284,6 +284,6 @@ fn embedded_schemas_are_up_to_date() {
     }
     assert!(
         stale.is_empty(),
-        "stale embedded schemas {stale:?}: run `MULTIGRES_BLESS=1 cargo test --test crds`"
+        "stale embedded schemas {stale:?}: run `MULTIGRES_BLESS=1 cargo test --release --test suite crds::`"
     );
 }

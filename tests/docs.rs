@@ -133,7 +133,7 @@ fn objects_doc() -> String {
          in-cluster reconciler and appear here only as a preview (marked\n\
          `config.kubernetes.io/local-config: \"true\"`, never applied).\n\n\
          This page is generated from `golden/minimal-runtime/render.yaml` by\n\
-         `MULTIGRES_BLESS=1 cargo test --test docs`; do not edit it by hand.\n\n\
+         `MULTIGRES_BLESS=1 cargo test --release --test suite docs::`; do not edit it by hand.\n\n\
          | # | Kind | Name | Class | Purpose |\n|---|---|---|---|---|\n",
     );
     for (i, doc) in docs.iter().enumerate() {
@@ -170,7 +170,7 @@ fn objects_doc_is_generated_from_the_golden_file() {
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == generated,
-        "docs/objects.md is stale: run `MULTIGRES_BLESS=1 cargo test --test docs`"
+        "docs/objects.md is stale: run `MULTIGRES_BLESS=1 cargo test --release --test suite docs::`"
     );
 }
 

@@ -1,6 +1,6 @@
 //! Every example renders to exactly its golden file, in any input order.
 //!
-//! Re-bless after a reviewed change: `MULTIGRES_BLESS=1 cargo test --test golden`
+//! Re-bless after a reviewed change: `MULTIGRES_BLESS=1 cargo test --release --test suite golden::`
 //! (then read `git diff golden/`).
 
 use std::path::{Path, PathBuf};
@@ -117,7 +117,7 @@ fn examples_render_to_their_golden_files() {
     }
     assert!(
         mismatches.is_empty(),
-        "golden files differ: {mismatches:?}\nreview the change, then re-bless with `MULTIGRES_BLESS=1 cargo test --test golden`"
+        "golden files differ: {mismatches:?}\nreview the change, then re-bless with `MULTIGRES_BLESS=1 cargo test --release --test suite golden::`"
     );
 }
 

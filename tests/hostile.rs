@@ -5,8 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-#[path = "support/run.rs"]
-mod run;
+use crate::support::run;
 
 use run::{Run, multigres};
 

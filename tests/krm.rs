@@ -2,8 +2,7 @@
 //! and a Kptfile pipeline with `kpt fn render --allow-exec`. Without kpt on
 //! PATH these tests are skipped (failed with CI set): docs/development.md.
 
-#[path = "support/tools.rs"]
-mod tools;
+use crate::support::tools;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

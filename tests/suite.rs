@@ -1,0 +1,60 @@
+//! Every integration test, in one binary: one link of the crate and its
+//! test dependencies instead of one per file. Each file of `tests/` is a
+//! module here and keeps its own documentation; run one of them with
+//! `cargo test --release --test suite MODULE::` (for example `golden::`).
+
+#[path = "anchors.rs"]
+mod anchors;
+
+#[path = "argocd.rs"]
+mod argocd;
+
+#[path = "argocd_health.rs"]
+mod argocd_health;
+
+#[path = "cel_oracle.rs"]
+mod cel_oracle;
+
+#[path = "check.rs"]
+mod check;
+
+#[path = "cli.rs"]
+mod cli;
+
+#[path = "crds.rs"]
+mod crds;
+
+#[path = "docs.rs"]
+mod docs;
+
+#[path = "fuzz_regressions.rs"]
+mod fuzz_regressions;
+
+#[path = "golden.rs"]
+mod golden;
+
+#[path = "hostile.rs"]
+mod hostile;
+
+#[path = "invalid.rs"]
+mod invalid;
+
+#[path = "krm.rs"]
+mod krm;
+
+#[path = "objects.rs"]
+mod objects;
+
+#[path = "pgconf.rs"]
+mod pgconf;
+
+#[path = "properties.rs"]
+mod properties;
+
+/// Helpers shared by several of the files above.
+mod support {
+    #[path = "run.rs"]
+    pub mod run;
+    #[path = "tools.rs"]
+    pub mod tools;
+}
