@@ -24,6 +24,9 @@
 //! print the same objects (skipped without kubectl on PATH, failed with CI
 //! set: docs/development.md).
 
+// wait4(2) reads each child's peak memory; the library itself forbids unsafe code.
+#![allow(unsafe_code)]
+
 #[path = "support/fleet.rs"]
 mod fleet;
 #[path = "../tests/support/tools.rs"]

@@ -5,6 +5,8 @@
 //! front end (the CLI, the Argo CD plugin, the KRM function, the reconciler)
 //! calls [`compile::compile`].
 
+#![forbid(unsafe_code)]
+
 pub mod api;
 pub mod build;
 #[cfg(feature = "cli")]

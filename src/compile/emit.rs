@@ -6,7 +6,8 @@ use serde_json::Value;
 use super::Object;
 
 /// Apply order of kinds: what others depend on comes first. Kinds not
-/// listed follow, alphabetically (docs/output.md shows the list).
+/// listed follow, alphabetically (docs/cli.md, "What render prints", lists
+/// them; a test keeps the two equal).
 pub const KIND_ORDER: &[&str] = &[
     "Namespace",
     "CustomResourceDefinition",
