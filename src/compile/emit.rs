@@ -48,9 +48,8 @@ pub fn sort_key(object: &Object) -> (usize, String, String, String) {
 /// A YAML stream, one document per object, `---` before each.
 pub fn to_yaml(objects: &[Object]) -> String {
     let mut out = Vec::new();
-    // Writing to memory cannot fail, and every document is UTF-8.
-    let _ = write_yaml(objects, &mut out);
-    String::from_utf8(out).unwrap_or_default()
+    write_yaml(objects, &mut out).expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("every YAML document is UTF-8")
 }
 
 /// [`to_yaml`], written in batches, so that a large render is never held in
@@ -83,7 +82,17 @@ fn write_yaml_with(
 fn documents(objects: &[Object], threads: usize) -> Vec<String> {
     let serialise = |part: &[Object]| -> String {
         part.iter()
-            .map(|object| format!("---\n{}", yaml(&object.value)))
+            .map(|object| {
+                let text = try_yaml(&object.value).unwrap_or_else(|e| {
+                    panic!(
+                        "internal error: {} {}/{} does not serialise to YAML: {e}",
+                        object.kind,
+                        object.namespace.as_deref().unwrap_or(""),
+                        object.name
+                    )
+                });
+                format!("---\n{text}")
+            })
             .collect()
     };
     if threads <= 1 || objects.len() < 2 {
@@ -110,23 +119,29 @@ fn documents(objects: &[Object], threads: usize) -> Vec<String> {
 /// One value as a YAML document (keys sorted, strings quoted where YAML 1.1
 /// readers such as kubectl would otherwise see another type).
 pub fn yaml(value: &Value) -> String {
+    try_yaml(value)
+        .unwrap_or_else(|e| panic!("internal error: a value does not serialise to YAML: {e}"))
+}
+
+/// [`yaml`], or why serde-saphyr refused the value (a bug: every JSON value
+/// has a YAML form).
+fn try_yaml(value: &Value) -> Result<String, serde_saphyr::ser::Error> {
     // Long lines stay on one line (no folding), so that diffs show whole
     // values; multi-line strings become literal blocks.
     let mut options = serde_saphyr::SerializerOptions::default();
     options.folded_wrap_chars = usize::MAX;
-    // Serialising a JSON value cannot fail.
-    let mut text = serde_saphyr::to_string_with_options(value, options).unwrap_or_default();
+    let mut text = serde_saphyr::to_string_with_options(value, options)?;
     if !text.ends_with('\n') {
         text.push('\n');
     }
-    text
+    Ok(text)
 }
 
 /// A JSON `List` of the objects, for `--format json`.
 pub fn to_json(objects: &[Object]) -> String {
     let items: Vec<&Value> = objects.iter().map(|o| &o.value).collect();
     let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
-    let mut text = serde_json::to_string_pretty(&list).unwrap_or_default();
+    let mut text = serde_json::to_string_pretty(&list).expect("a JSON value serialises to JSON");
     text.push('\n');
     text
 }

@@ -27,6 +27,7 @@ pub mod yaml;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -197,13 +198,31 @@ pub fn compile_with_previous(inputs: &[Input], previous: &[Input], options: &Opt
             defaulted: &defaulted,
         };
         let resolved = resolve::resolve(&resolve_input, &catalog, &options.images);
-        let old = previous_objects
-            .get(&(
-                Kind::MultigresCluster,
-                cluster.namespace.clone(),
-                cluster.name.clone(),
-            ))
-            .and_then(|o| serde_json::from_value::<MultigresCluster>(o.clone()).ok());
+        let previous = previous_objects.get(&(
+            Kind::MultigresCluster,
+            cluster.namespace.clone(),
+            cluster.name.clone(),
+        ));
+        // The previous version was admitted like the inputs, so a failure
+        // here means schema and types disagree: reported, never a skipped
+        // update check.
+        let old = match previous.map(MultigresCluster::deserialize) {
+            None => None,
+            Some(Ok(old)) => Some(old),
+            Some(Err(err)) => {
+                run.error(
+                    codes::WRONG_TYPE,
+                    &cluster.source,
+                    "",
+                    format!(
+                        "the previous version of MultigresCluster {:?} does not match its type: {err}",
+                        cluster.name
+                    ),
+                    Some("this is a bug in multigres: please report it with the input".into()),
+                );
+                None
+            }
+        };
         let findings = validate::cluster(&resolve_input, &catalog, &resolved, old.as_ref());
         for finding in findings {
             run.report_finding(&cluster.source, &label, finding);

@@ -75,7 +75,10 @@ struct Compiled {
 
 fn compiled(kind: Kind) -> &'static Compiled {
     static COMPILED: [OnceLock<Compiled>; 8] = [const { OnceLock::new() }; 8];
-    let index = Kind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
+    let index = Kind::ALL
+        .iter()
+        .position(|k| *k == kind)
+        .expect("Kind::ALL lists every kind");
     COMPILED[index].get_or_init(|| {
         let schema = crd::schema(kind);
         let mut patterns = HashMap::new();
@@ -92,9 +95,12 @@ fn collect_patterns(schema: &Value, patterns: &mut HashMap<String, Regex>) {
             {
                 // Our schema patterns are plain regular expressions that the
                 // regex crate reads as Kubernetes does; a test checks each.
-                if let Ok(regex) = Regex::new(source) {
-                    patterns.insert(source.clone(), regex);
-                }
+                // One that does not compile is a bug in our schemas: dropping
+                // it would accept what the API server refuses.
+                let regex = Regex::new(source).unwrap_or_else(|e| {
+                    panic!("internal error: schema pattern {source:?} does not compile: {e}")
+                });
+                patterns.insert(source.clone(), regex);
             }
             map.values().for_each(|v| collect_patterns(v, patterns));
         }
