@@ -306,13 +306,14 @@ fn render(args: &RenderArgs) -> Result<u8, Failure> {
         }
         let count = |change| diffs.iter().filter(|d| d.change == change).count();
         eprintln!(
-            "{}: {} changed, {} added, {} removed, {} identical; {} upgrade error(s)",
+            "{}: {} changed, {} added, {} removed, {} identical; {} upgrade error(s), {} warning(s)",
             dir.display(),
             count(check::Change::Changed),
             count(check::Change::Added),
             count(check::Change::Removed),
             files.len() - count(check::Change::Changed) - count(check::Change::Added),
-            judgement.findings.len()
+            judgement.errors(),
+            judgement.warnings()
         );
         return Ok(if diffs.is_empty() && judgement.is_safe() {
             EXIT_OK

@@ -142,7 +142,9 @@ fn check_accepts_an_identical_render_and_diffs_only_changed_objects() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.is_empty(), "{stdout}");
     assert!(
-        stderr.contains("out: 0 changed, 0 added, 0 removed, 25 identical; 0 upgrade error(s)"),
+        stderr.contains(
+            "out: 0 changed, 0 added, 0 removed, 25 identical; 0 upgrade error(s), 0 warning(s)"
+        ),
         "{stderr}"
     );
 

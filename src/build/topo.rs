@@ -30,11 +30,40 @@ pub const TOPO_SERVER_LABEL: &str = "multigres.com/toposerver";
 /// The etcd objects of `topo`.
 ///
 /// `exclusive` fixes an upstream bug: the global etcd selector (component,
-/// instance, cluster) also matches the cluster's local etcd pods, so the
-/// global Services would send clients to local members. When the cluster has
-/// local etcds, the global pods get [`TOPO_SERVER_LABEL`] and the global
-/// Services select on it too. The StatefulSet selector (immutable) is left
-/// as upstream has it, so an upstream-managed StatefulSet upgrades in place.
+/// instance, cluster) also matches the cluster's local etcd pods (theirs only
+/// adds the cell), so upstream's global client Service sends clients to
+/// local members. The labels change in a way that never leaves a Service
+/// without the endpoints it needs:
+///
+/// - **Every etcd pod carries [`TOPO_SERVER_LABEL`]** (its TopoServer's
+///   name), global or local, exclusive or not. Adding a label to the pod
+///   template of a running StatefulSet is allowed (the template may change
+///   while the immutable `spec.selector`, left as upstream has it, still
+///   matches) and rolls the pods one at a time, each waiting for the
+///   previous one to be Ready, so quorum holds; peers keep resolving
+///   through the headless Service meanwhile (next point).
+/// - **The headless Service keeps upstream's selector**, always. A
+///   StatefulSet pod's DNS name `<pod>.<name>-headless.<ns>.svc` only needs
+///   the Service named in `spec.serviceName` to select the pod; with
+///   `publishNotReadyAddresses` it is published from the moment the pod has
+///   an IP, Ready or not, which peers need while they bootstrap. Selecting
+///   on a new label would drop the name of every pod not yet restarted with
+///   it, so members could not reach each other's peer URLs mid-roll. Also
+///   selecting a cell's local etcd pods only adds records named after those
+///   pods (`<local>-N`, another StatefulSet's names), which no global member
+///   or client looks up; the local etcd has its own headless Service for its
+///   own peers. Nothing connects to the headless Service's bare name.
+/// - **The client Service selects on the label only when `exclusive`** (a
+///   cell of the cluster has a managed local etcd): only then do the
+///   selectors differ in effect. Since every pod we render already carries
+///   the label, a cluster rendered by us from its first version keeps its
+///   endpoints when a cell's first local etcd is added. The exception is a
+///   cluster whose running global etcd pods lack the label (made by the
+///   upstream operator, or by a version of ours that labelled them only
+///   with local etcds) and that has local etcds: the selector changes
+///   before the pods are replaced. `render --check` warns about it
+///   (`MG312`), and `docs/compatibility.md` says how to label the running
+///   pods first.
 pub fn build(topo: &TopoServer, pull: &PullSettings, exclusive: bool) -> Vec<Built> {
     let name = topo.metadata.name.clone().unwrap_or_default();
     let namespace = topo.metadata.namespace.clone().unwrap_or_default();
@@ -42,10 +71,11 @@ pub fn build(topo: &TopoServer, pull: &PullSettings, exclusive: bool) -> Vec<Bui
     let cluster = own.get(labels::CLUSTER).cloned().unwrap_or_default();
     let object_labels = labels::merge(&labels::standard(&cluster, "toposerver"), &own);
     let mut pod_labels = object_labels.clone();
-    let mut service_selector = labels::selector(&object_labels);
+    pod_labels.insert(TOPO_SERVER_LABEL.into(), name.clone());
+    let headless_selector = labels::selector(&object_labels);
+    let mut client_selector = headless_selector.clone();
     if exclusive {
-        pod_labels.insert(TOPO_SERVER_LABEL.into(), name.clone());
-        service_selector.insert(TOPO_SERVER_LABEL.into(), name.clone());
+        client_selector.insert(TOPO_SERVER_LABEL.into(), name.clone());
     }
     let headless = format!("{name}-headless");
     let etcd = topo.spec.etcd.clone().unwrap_or_default();
@@ -196,7 +226,11 @@ pub fn build(topo: &TopoServer, pull: &PullSettings, exclusive: bool) -> Vec<Bui
                 ip_family_policy: Some("PreferDualStack".into()),
                 publish_not_ready_addresses: headless_service.then_some(true),
                 ports: Some(ports),
-                selector: Some(service_selector.clone()),
+                selector: Some(if headless_service {
+                    headless_selector.clone()
+                } else {
+                    client_selector.clone()
+                }),
                 ..Default::default()
             }),
             ..Default::default()
@@ -253,4 +287,90 @@ pub fn pull_secrets(
     pull: &PullSettings,
 ) -> Option<Vec<k8s_openapi::api::core::v1::LocalObjectReference>> {
     (!pull.image_pull_secrets.is_empty()).then(|| pull.image_pull_secrets.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn topo(name: &str, cell: Option<&str>) -> TopoServer {
+        let mut labels =
+            json!({"multigres.com/cluster": "minimal", "app.kubernetes.io/instance": "minimal"});
+        if let Some(cell) = cell {
+            labels["multigres.com/cell"] = json!(cell);
+        }
+        serde_json::from_value(json!({
+            "apiVersion": "multigres.com/v1alpha1", "kind": "TopoServer",
+            "metadata": {"name": name, "namespace": "default", "labels": labels},
+            "spec": {"etcd": {"replicas": 3}},
+        }))
+        .unwrap()
+    }
+
+    /// The StatefulSet's pod labels, the headless and the client Service's
+    /// selectors.
+    fn parts(topo: &TopoServer, exclusive: bool) -> (Value, Value, Value) {
+        let built = build(topo, &PullSettings::default(), exclusive);
+        let name = topo.metadata.name.clone().unwrap();
+        let find = |kind: &str, object: &str| {
+            built
+                .iter()
+                .find(|b| b.kind == kind && b.name == object)
+                .unwrap_or_else(|| panic!("no {kind} {object}"))
+                .value
+                .clone()
+        };
+        let statefulset = find("StatefulSet", &name);
+        assert_eq!(
+            statefulset["spec"]["serviceName"],
+            format!("{name}-headless")
+        );
+        (
+            statefulset["spec"]["template"]["metadata"]["labels"].clone(),
+            find("Service", &format!("{name}-headless"))["spec"]["selector"].clone(),
+            find("Service", &name)["spec"]["selector"].clone(),
+        )
+    }
+
+    #[test]
+    fn pods_always_carry_the_label_and_the_headless_service_never_selects_it() {
+        for (name, cell) in [("minimal-global-topo", None), ("minimal-z-topo", Some("z"))] {
+            for exclusive in [false, true] {
+                let topo = topo(name, cell);
+                let (pods, headless, _) = parts(&topo, exclusive);
+                assert_eq!(pods[TOPO_SERVER_LABEL], name, "{name} {exclusive}");
+                assert!(headless.get(TOPO_SERVER_LABEL).is_none(), "{headless}");
+                // Upstream's selector: component, instance, cluster (and cell).
+                let mut upstream = json!({
+                    "app.kubernetes.io/component": "toposerver",
+                    "app.kubernetes.io/instance": "minimal",
+                    "multigres.com/cluster": "minimal",
+                });
+                if let Some(cell) = cell {
+                    upstream["multigres.com/cell"] = json!(cell);
+                }
+                assert_eq!(headless, upstream);
+            }
+        }
+    }
+
+    #[test]
+    fn the_client_service_selects_on_the_label_only_when_exclusive() {
+        let topo = topo("minimal-global-topo", None);
+        let (pods, headless, shared) = parts(&topo, false);
+        assert_eq!(shared, headless);
+        let (_, _, exclusive) = parts(&topo, true);
+        assert_eq!(exclusive[TOPO_SERVER_LABEL], "minimal-global-topo");
+        let mut without = exclusive.clone();
+        without.as_object_mut().unwrap().remove(TOPO_SERVER_LABEL);
+        assert_eq!(without, headless);
+        // Every selector matches the pods the StatefulSet makes.
+        for selector in [&headless, &shared, &exclusive] {
+            for (key, value) in selector.as_object().unwrap() {
+                assert_eq!(&pods[key], value, "{key}");
+            }
+        }
+    }
 }

@@ -11,7 +11,9 @@
 //!    the new render and reports every change the API server or the upstream
 //!    admission webhook would refuse when a GitOps tool applies it (cells
 //!    removed, immutable fields changed, volumes shrunk, ...), so that the
-//!    pull request fails in CI instead of at sync time. The codes are in
+//!    pull request fails in CI instead of at sync time. It also warns about
+//!    changes that sync but disturb a running cluster (a Service selector
+//!    that names labels the running pods do not carry yet). The codes are in
 //!    [`CODES`] and `docs/validation.md`.
 //!
 //! Everything here is pure: the files come from [`super::tree::read`] and
@@ -25,6 +27,7 @@ use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
 
 use super::tree::{File, object_path};
+use crate::compile::diagnostics::Severity;
 use crate::compile::{Object, yaml};
 use crate::units::quantity::{self, Quantity};
 
@@ -32,37 +35,42 @@ use crate::units::quantity::{self, Quantity};
 /// committed one, or an upgrade check fails (0: identical, 2: invalid input).
 pub const EXIT_DIFFERENT: u8 = 1;
 
-/// An upgrade-check code and what it means (one line, as in
+/// An upgrade-check code, its severity and what it means (one line, as in
 /// `docs/validation.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Code {
     pub code: &'static str,
+    /// An error fails `render --check`; a warning is printed only.
+    pub severity: Severity,
     pub meaning: &'static str,
 }
 
 macro_rules! codes {
-    ($($name:ident = $code:literal, $meaning:literal;)*) => {
+    ($($name:ident = $code:literal, $severity:ident, $meaning:literal;)*) => {
         $(
             #[doc = $meaning]
             pub const $name: &str = $code;
         )*
         /// Every upgrade-check code of `render --check`, in order.
-        pub const CODES: &[Code] = &[$(Code { code: $code, meaning: $meaning }),*];
+        pub const CODES: &[Code] = &[
+            $(Code { code: $code, severity: Severity::$severity, meaning: $meaning }),*
+        ];
     };
 }
 
 codes! {
-    CELL_REMOVED = "MG301", "a cell of a cluster is removed (cells can only be added)";
-    SHARD_REMOVED = "MG302", "a shard of a cluster is removed (shards can only be added)";
-    POOL_REMOVED = "MG303", "a pool of a shard is removed or renamed (pools can only be added)";
-    POOL_CELL_REMOVED = "MG304", "a cell is removed from a pool (a pool's cells can only be added)";
-    BACKUP_ENCRYPTION_CHANGED = "MG305", "backup encryption of a shard or tablegroup is added, removed or changed";
-    STORAGE_SHRUNK = "MG306", "a volume shrinks (pool storage, PersistentVolumeClaim request, etcd storage)";
-    ETCD_REPLICAS_CHANGED = "MG307", "the etcd replica count of a TopoServer changes";
-    SELECTOR_CHANGED = "MG308", "the selector of a Deployment or StatefulSet changes (immutable)";
-    STATEFULSET_IMMUTABLE = "MG309", "an immutable StatefulSet field changes (serviceName, volumeClaimTemplates, podManagementPolicy)";
-    PVC_IMMUTABLE = "MG310", "an immutable PersistentVolumeClaim field changes (storageClassName, accessModes, volumeName)";
-    SERVICE_CLUSTER_IP = "MG311", "a Service's clusterIP changes, or it becomes or stops being headless";
+    CELL_REMOVED = "MG301", Error, "a cell of a cluster is removed (cells can only be added)";
+    SHARD_REMOVED = "MG302", Error, "a shard of a cluster is removed (shards can only be added)";
+    POOL_REMOVED = "MG303", Error, "a pool of a shard is removed or renamed (pools can only be added)";
+    POOL_CELL_REMOVED = "MG304", Error, "a cell is removed from a pool (a pool's cells can only be added)";
+    BACKUP_ENCRYPTION_CHANGED = "MG305", Error, "backup encryption of a shard or tablegroup is added, removed or changed";
+    STORAGE_SHRUNK = "MG306", Error, "a volume shrinks (pool storage, PersistentVolumeClaim request, etcd storage)";
+    ETCD_REPLICAS_CHANGED = "MG307", Error, "the etcd replica count of a TopoServer changes";
+    SELECTOR_CHANGED = "MG308", Error, "the selector of a Deployment or StatefulSet changes (immutable)";
+    STATEFULSET_IMMUTABLE = "MG309", Error, "an immutable StatefulSet field changes (serviceName, volumeClaimTemplates, podManagementPolicy)";
+    PVC_IMMUTABLE = "MG310", Error, "an immutable PersistentVolumeClaim field changes (storageClassName, accessModes, volumeName)";
+    SERVICE_CLUSTER_IP = "MG311", Error, "a Service's clusterIP changes, or it becomes or stops being headless";
+    SERVICE_SELECTOR_CHANGED = "MG312", Warning, "a Service's selector changes while the running pods do not carry its new labels yet";
 }
 
 /// How a file of the tree differs between the committed and the new render.
@@ -228,11 +236,14 @@ pub fn values(objects: &[Object]) -> BTreeMap<String, Value> {
         .collect()
 }
 
-/// A change that would be refused at sync time.
+/// A change that would be refused at sync time (an error), or that syncs
+/// but disturbs the running cluster (a warning).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     /// One of [`CODES`].
     pub code: &'static str,
+    /// The severity [`CODES`] gives the code.
+    pub severity: Severity,
     /// The file of the object, relative to the checked directory.
     pub path: String,
     /// What changes, naming the object (and the cell or pool).
@@ -242,12 +253,13 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// `DIR/PATH: error[CODE]: message` and an indented hint line, as
-    /// `render --check` prints it on stderr.
+    /// `DIR/PATH: error[CODE]: message` (or `warning[CODE]`) and an
+    /// indented hint line, as `render --check` prints it on stderr.
     pub fn display(&self, dir: &Path) -> String {
         format!(
-            "{}: error[{}]: {}\n  hint: {}",
+            "{}: {}[{}]: {}\n  hint: {}",
             dir.join(&self.path).display(),
+            self.severity.as_str(),
             self.code,
             self.message,
             self.hint
@@ -263,17 +275,32 @@ pub struct Judgement {
 }
 
 impl Judgement {
-    /// Whether every change would be accepted at sync time.
+    /// Whether every change would be accepted at sync time (warnings do not
+    /// count).
     pub fn is_safe(&self) -> bool {
-        self.findings.is_empty()
+        self.errors() == 0
+    }
+
+    /// How many findings are errors.
+    pub fn errors(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .count()
+    }
+
+    /// How many findings are warnings.
+    pub fn warnings(&self) -> usize {
+        self.findings.len() - self.errors()
     }
 }
 
 /// Judges the update from `old` (the committed objects) to `new` (the new
 /// render), both by path: every change that the API server (immutable
 /// fields, CEL transition rules of the CRDs) or the upstream operator's
-/// webhook would refuse. Objects removed together with their whole
-/// MultigresCluster are a deletion, not an update, and pass.
+/// webhook would refuse, and (as warnings) changes that sync but leave a
+/// Service without the pods it needs for a while. Objects removed together
+/// with their whole MultigresCluster are a deletion, not an update, and pass.
 pub fn judge(old: &BTreeMap<String, Value>, new: &BTreeMap<String, Value>) -> Judgement {
     let clusters: BTreeSet<(String, String)> = new
         .values()
@@ -290,6 +317,7 @@ pub fn judge(old: &BTreeMap<String, Value>, new: &BTreeMap<String, Value>) -> Ju
         let mut report = |code: &'static str, message: String, hint: &str| {
             findings.push(Finding {
                 code,
+                severity: severity(code),
                 path: path.clone(),
                 message,
                 hint: hint.to_owned(),
@@ -297,11 +325,24 @@ pub fn judge(old: &BTreeMap<String, Value>, new: &BTreeMap<String, Value>) -> Ju
         };
         match new.get(path) {
             None => removed(old_value, &clusters, &mut report),
-            Some(new_value) => changed(old_value, new_value, &mut report),
+            Some(new_value) => {
+                changed(old_value, new_value, &mut report);
+                if is(old_value, CORE, "Service") && is(new_value, CORE, "Service") {
+                    service_selector(old_value, new_value, old, new, &mut report);
+                }
+            }
         }
     }
     findings.sort_by(|a, b| (&a.path, a.code, &a.message).cmp(&(&b.path, b.code, &b.message)));
     Judgement { findings }
+}
+
+/// The severity [`CODES`] gives `code` (an error when unlisted).
+fn severity(code: &str) -> Severity {
+    CODES
+        .iter()
+        .find(|c| c.code == code)
+        .map_or(Severity::Error, |c| c.severity)
 }
 
 const MULTIGRES: &str = "multigres.com";
@@ -682,6 +723,101 @@ fn service(old: &Value, new: &Value, report: &mut impl FnMut(&'static str, Strin
     }
 }
 
+/// The labels of the pods `value` makes: a Pod's own, a workload's pod
+/// template's.
+fn pod_labels(value: &Value) -> Option<&serde_json::Map<String, Value>> {
+    let pointer = if is(value, CORE, "Pod") {
+        "/metadata/labels"
+    } else if ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"]
+        .iter()
+        .any(|kind| is(value, APPS, kind))
+    {
+        "/spec/template/metadata/labels"
+    } else {
+        return None;
+    };
+    at(value, pointer).and_then(Value::as_object)
+}
+
+/// Whether a Service selector selects pods labelled `labels` (an empty
+/// selector selects none: the Service's endpoints are not managed).
+fn selects(
+    selector: &serde_json::Map<String, Value>,
+    labels: &serde_json::Map<String, Value>,
+) -> bool {
+    !selector.is_empty() && selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+}
+
+/// `k=v,k=v`, or `(none)`.
+fn selector_text(selector: Option<&Value>) -> String {
+    match selector.and_then(Value::as_object) {
+        Some(map) if !map.is_empty() => map
+            .iter()
+            .map(|(k, v)| format!("{k}={}", shown(Some(v))))
+            .collect::<Vec<_>>()
+            .join(","),
+        _ => shown(selector),
+    }
+}
+
+/// Warns when a Service's selector changes so that, the moment it applies,
+/// the running pods (those the committed render makes) do not give it the
+/// endpoints it will have: no committed pod carries the new labels, or a
+/// workload whose pods the new selector is meant for (its new pod template
+/// matches) carries them only once its pods are replaced. The API server
+/// accepts the change; endpoints follow the selector at once, pods follow
+/// their template one rollout later.
+fn service_selector(
+    old: &Value,
+    new: &Value,
+    old_all: &BTreeMap<String, Value>,
+    new_all: &BTreeMap<String, Value>,
+    report: &mut impl FnMut(&'static str, String, &str),
+) {
+    let (before, after) = (at(old, "/spec/selector"), at(new, "/spec/selector"));
+    if before == after {
+        return;
+    }
+    let empty = serde_json::Map::new();
+    let selector = after.and_then(Value::as_object).unwrap_or(&empty);
+    let namespace = text(new, "/metadata/namespace");
+    let pods = |all: &'_ BTreeMap<String, Value>| -> BTreeMap<String, bool> {
+        all.iter()
+            .filter(|(_, v)| text(v, "/metadata/namespace") == namespace)
+            .filter_map(|(path, v)| Some((path.clone(), selects(selector, pod_labels(v)?))))
+            .collect()
+    };
+    let (running, coming) = (pods(old_all), pods(new_all));
+    let late: Vec<String> = coming
+        .iter()
+        .filter(|&(path, &matches)| matches && running.get(path) == Some(&false))
+        .filter_map(|(path, _)| new_all.get(path).map(who))
+        .collect();
+    let why = if !late.is_empty() {
+        format!(
+            "the pods of {} carry them only once they are replaced",
+            late.join(", ")
+        )
+    } else if !running.values().any(|&m| m) {
+        "no pod of the committed render carries them".to_owned()
+    } else {
+        return;
+    };
+    report(
+        SERVICE_SELECTOR_CHANGED,
+        format!(
+            "spec.selector of {} changes from {} to {}; its endpoints follow the new labels as soon \
+             as it applies, but {why}, so it has fewer endpoints (or none) until then",
+            who(new),
+            selector_text(before),
+            selector_text(after)
+        ),
+        "the API server accepts this, but label the running pods first (kubectl label pod ...), \
+         or put the labels on the pod template in an earlier sync and let the pods roll before \
+         the Service selects on them",
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -1027,6 +1163,80 @@ mod tests {
         assert!(judge(&headless, &explicit).is_safe());
     }
 
+    /// A Service `s` selecting `selector`, beside a StatefulSet `etcd` whose
+    /// pods are labelled `pods` (each in namespace `default`).
+    fn selected(selector: Value, pods: Value) -> BTreeMap<String, Value> {
+        let mut objects = service(json!({"selector": selector}));
+        objects.insert(
+            "default/StatefulSet/etcd.yaml".into(),
+            json!({"apiVersion": "apps/v1", "kind": "StatefulSet",
+                   "metadata": {"name": "etcd", "namespace": "default"},
+                   "spec": {"selector": {"matchLabels": {"app": "etcd"}},
+                            "template": {"metadata": {"labels": pods}}}}),
+        );
+        objects
+    }
+
+    #[test]
+    fn mg312_a_service_selector_ahead_of_its_pods_is_a_warning() {
+        let plain = json!({"app": "etcd"});
+        let own = json!({"app": "etcd", "multigres.com/toposerver": "etcd"});
+        // Adopting unlabelled pods: the Service selects on the label at the
+        // same sync that adds it to the pod template.
+        let old = selected(plain.clone(), plain.clone());
+        let new = selected(own.clone(), own.clone());
+        let judgement = judge(&old, &new);
+        assert_eq!(codes(&old, &new), [SERVICE_SELECTOR_CHANGED]);
+        let finding = &judgement.findings[0];
+        assert_eq!(finding.severity, Severity::Warning);
+        assert_eq!(finding.path, "default/Service/s.yaml");
+        assert!(
+            finding.message.starts_with(
+                "spec.selector of Service default/s changes from app=etcd to \
+                 app=etcd,multigres.com/toposerver=etcd; its endpoints follow"
+            ),
+            "{}",
+            finding.message
+        );
+        assert!(
+            finding.message.contains(
+                "but the pods of StatefulSet default/etcd carry them only once they are replaced"
+            ),
+            "{}",
+            finding.message
+        );
+        assert!(
+            finding
+                .display(Path::new("out"))
+                .starts_with("out/default/Service/s.yaml: warning[MG312]: spec.selector")
+        );
+        // A warning alone does not make the update unsafe.
+        assert!(judgement.is_safe());
+        assert_eq!((judgement.errors(), judgement.warnings()), (0, 1));
+        // Pods labelled in an earlier sync: the selector change is safe.
+        let labelled = selected(plain.clone(), own.clone());
+        assert!(judge(&labelled, &new).findings.is_empty());
+        // Loosening a selector the running pods match: nothing to say.
+        assert!(
+            judge(&new, &selected(plain.clone(), own.clone()))
+                .findings
+                .is_empty()
+        );
+        // No committed pod carries the new labels (here: no pods at all).
+        let alone = |selector: Value| service(json!({"selector": selector}));
+        let lone = judge(&alone(plain), &alone(own));
+        assert_eq!(lone.findings.len(), 1);
+        assert!(
+            lone.findings[0]
+                .message
+                .contains("but no pod of the committed render carries them"),
+            "{}",
+            lone.findings[0].message
+        );
+        // Unchanged selectors are not judged.
+        assert!(judge(&old, &old).findings.is_empty());
+    }
+
     #[test]
     fn malformed_values_do_not_panic() {
         let odd = [
@@ -1035,6 +1245,9 @@ mod tests {
             json!({"kind": "Shard", "apiVersion": "multigres.com/v1alpha1", "spec": {"pools": {"p": 3}}}),
             json!({"kind": "Shard", "apiVersion": "multigres.com/v1alpha1", "spec": {"pools": []}}),
             json!({"kind": "Service", "apiVersion": "v1", "spec": {"clusterIP": 5, "type": []}}),
+            json!({"kind": "Service", "apiVersion": "v1", "spec": {"selector": [1]}}),
+            json!({"kind": "Service", "apiVersion": "v1", "spec": {"selector": {"a": 1}}}),
+            json!({"kind": "Pod", "apiVersion": "v1", "metadata": {"labels": "x"}}),
             json!({"kind": "TopoServer", "apiVersion": "multigres.com/v1alpha1", "spec": {"etcd": "x"}}),
             json!({"kind": "Cell", "apiVersion": "multigres.com/v1alpha1", "metadata": {"labels": 1}}),
         ];
