@@ -461,8 +461,9 @@ fn validation_doc_lists_every_upgrade_code() {
         .split("## Upgrade checks (`render --check`)")
         .nth(1)
         .expect("the upgrade checks section");
-    for code in multigres::gitops::check::CODES {
-        let row = format!("| `{}` | {} |", code.code, code.meaning);
+    for code in multigres::gitops::check::UPGRADE_CODES {
+        let info = multigres::compile::diagnostics::code_info(code).expect("a registered code");
+        let row = format!("| `{}` | {} |", info.code, info.summary);
         assert!(section.contains(&row), "docs/validation.md lacks {row}");
     }
 }

@@ -226,12 +226,23 @@ codes! {
     RUN_AS_MISMATCH = "MG216", Error, "postgres and multipooler run as different users";
     SHARED_RWO_BACKUP = "MG217", Warning, "several poolers mount one ReadWriteOnce backup volume";
     IMPLICIT_REPLICAS = "MG218", Warning, "replicasPerCell is derived from the cell count";
-    STORAGE_SHRINK = "MG219", Error, "a pool's storage size decreased";
-    ETCD_REPLICAS_CHANGED = "MG220", Error, "the etcd replica count changed after creation";
+    STORAGE_SHRINK = "MG219", Error, "a volume shrinks (pool storage, PersistentVolumeClaim request, etcd storage)";
+    ETCD_REPLICAS_CHANGED = "MG220", Error, "the etcd replica count changes after creation";
     BAD_QUANTITY = "MG221", Error, "a value is not a valid Kubernetes quantity or Go duration";
     CONFIG_REF_MISSING = "MG222", Error, "the ConfigMap a postgresConfigRef names is not among the inputs";
     SERVICE_NAME = "MG223", Error, "the cluster's name cannot begin a Service name";
     KUBERNETES_SYNTAX = "MG224", Error, "a value used as a label, annotation key, node selector or object name lacks the syntax Kubernetes requires there";
+    // The changes `render --check` judges between two renders (gitops::check).
+    CELL_REMOVED = "MG301", Error, "a cell of a cluster is removed (cells can only be added)";
+    SHARD_REMOVED = "MG302", Error, "a shard of a cluster is removed (shards can only be added)";
+    POOL_REMOVED = "MG303", Error, "a pool of a shard is removed or renamed (pools can only be added)";
+    POOL_CELL_REMOVED = "MG304", Error, "a cell is removed from a pool (a pool's cells can only be added)";
+    BACKUP_ENCRYPTION_CHANGED = "MG305", Error, "backup encryption of a shard or tablegroup is added, removed or changed";
+    SELECTOR_CHANGED = "MG308", Error, "the selector of a Deployment or StatefulSet changes (immutable)";
+    STATEFULSET_IMMUTABLE = "MG309", Error, "an immutable StatefulSet field changes (serviceName, volumeClaimTemplates, podManagementPolicy)";
+    PVC_IMMUTABLE = "MG310", Error, "an immutable PersistentVolumeClaim field changes (storageClassName, accessModes, volumeName)";
+    SERVICE_CLUSTER_IP = "MG311", Error, "a Service's clusterIP changes, or it becomes or stops being headless";
+    SERVICE_SELECTOR_CHANGED = "MG312", Warning, "a Service's selector changes while the running pods do not carry its new labels yet";
 }
 
 /// The entry of `code`, if it is one of [`CODES`].

@@ -14,7 +14,7 @@
 //!    pull request fails in CI instead of at sync time. It also warns about
 //!    changes that sync but disturb a running cluster (a Service selector
 //!    that names labels the running pods do not carry yet). The codes are in
-//!    [`CODES`] and `docs/validation.md`.
+//!    [`UPGRADE_CODES`] and `docs/validation.md`.
 //!
 //! Everything here is pure: the files come from [`super::tree::read`] and
 //! [`super::tree::files`].
@@ -27,7 +27,11 @@ use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
 
 use super::tree::{File, object_path};
-use crate::compile::diagnostics::Severity;
+use crate::compile::diagnostics::{
+    BACKUP_ENCRYPTION_CHANGED, CELL_REMOVED, ETCD_REPLICAS_CHANGED, POOL_CELL_REMOVED,
+    POOL_REMOVED, PVC_IMMUTABLE, SELECTOR_CHANGED, SERVICE_CLUSTER_IP, SERVICE_SELECTOR_CHANGED,
+    SHARD_REMOVED, STATEFULSET_IMMUTABLE, STORAGE_SHRINK, Severity, code_info,
+};
 use crate::compile::{Object, yaml};
 use crate::units::quantity::{self, Quantity};
 
@@ -35,43 +39,25 @@ use crate::units::quantity::{self, Quantity};
 /// committed one, or an upgrade check fails (0: identical, 2: invalid input).
 pub const EXIT_DIFFERENT: u8 = 1;
 
-/// An upgrade-check code, its severity and what it means (one line, as in
-/// `docs/validation.md`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Code {
-    pub code: &'static str,
-    /// An error fails `render --check`; a warning is printed only.
-    pub severity: Severity,
-    pub meaning: &'static str,
-}
-
-macro_rules! codes {
-    ($($name:ident = $code:literal, $severity:ident, $meaning:literal;)*) => {
-        $(
-            #[doc = $meaning]
-            pub const $name: &str = $code;
-        )*
-        /// Every upgrade-check code of `render --check`, in order.
-        pub const CODES: &[Code] = &[
-            $(Code { code: $code, severity: Severity::$severity, meaning: $meaning }),*
-        ];
-    };
-}
-
-codes! {
-    CELL_REMOVED = "MG301", Error, "a cell of a cluster is removed (cells can only be added)";
-    SHARD_REMOVED = "MG302", Error, "a shard of a cluster is removed (shards can only be added)";
-    POOL_REMOVED = "MG303", Error, "a pool of a shard is removed or renamed (pools can only be added)";
-    POOL_CELL_REMOVED = "MG304", Error, "a cell is removed from a pool (a pool's cells can only be added)";
-    BACKUP_ENCRYPTION_CHANGED = "MG305", Error, "backup encryption of a shard or tablegroup is added, removed or changed";
-    STORAGE_SHRUNK = "MG306", Error, "a volume shrinks (pool storage, PersistentVolumeClaim request, etcd storage)";
-    ETCD_REPLICAS_CHANGED = "MG307", Error, "the etcd replica count of a TopoServer changes";
-    SELECTOR_CHANGED = "MG308", Error, "the selector of a Deployment or StatefulSet changes (immutable)";
-    STATEFULSET_IMMUTABLE = "MG309", Error, "an immutable StatefulSet field changes (serviceName, volumeClaimTemplates, podManagementPolicy)";
-    PVC_IMMUTABLE = "MG310", Error, "an immutable PersistentVolumeClaim field changes (storageClassName, accessModes, volumeName)";
-    SERVICE_CLUSTER_IP = "MG311", Error, "a Service's clusterIP changes, or it becomes or stops being headless";
-    SERVICE_SELECTOR_CHANGED = "MG312", Warning, "a Service's selector changes while the running pods do not carry its new labels yet";
-}
+/// The codes `render --check` reports, in order: the rules of a rendered
+/// tree's change. They live in the one registry of codes
+/// ([`crate::compile::diagnostics::CODES`]); the two rules the upstream
+/// webhook also judges on the inputs (a volume shrinks, the etcd member
+/// count changes) share their codes with `validate --previous`.
+pub const UPGRADE_CODES: &[&str] = &[
+    STORAGE_SHRINK,
+    ETCD_REPLICAS_CHANGED,
+    CELL_REMOVED,
+    SHARD_REMOVED,
+    POOL_REMOVED,
+    POOL_CELL_REMOVED,
+    BACKUP_ENCRYPTION_CHANGED,
+    SELECTOR_CHANGED,
+    STATEFULSET_IMMUTABLE,
+    PVC_IMMUTABLE,
+    SERVICE_CLUSTER_IP,
+    SERVICE_SELECTOR_CHANGED,
+];
 
 /// How a file of the tree differs between the committed and the new render.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -240,9 +226,9 @@ pub fn values(objects: &[Object]) -> BTreeMap<String, Value> {
 /// but disturbs the running cluster (a warning).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
-    /// One of [`CODES`].
+    /// One of [`UPGRADE_CODES`].
     pub code: &'static str,
-    /// The severity [`CODES`] gives the code.
+    /// The severity the registry gives the code.
     pub severity: Severity,
     /// The file of the object, relative to the checked directory.
     pub path: String,
@@ -337,12 +323,9 @@ pub fn judge(old: &BTreeMap<String, Value>, new: &BTreeMap<String, Value>) -> Ju
     Judgement { findings }
 }
 
-/// The severity [`CODES`] gives `code` (an error when unlisted).
+/// The severity the registry gives `code` (an error when unlisted).
 fn severity(code: &str) -> Severity {
-    CODES
-        .iter()
-        .find(|c| c.code == code)
-        .map_or(Severity::Error, |c| c.severity)
+    code_info(code).map_or(Severity::Error, |c| c.severity)
 }
 
 const MULTIGRES: &str = "multigres.com";
@@ -643,7 +626,7 @@ fn shrink(
         && after < before
     {
         report(
-            STORAGE_SHRUNK,
+            STORAGE_SHRINK,
             format!(
                 "{what} shrinks from {} to {}; volumes can only grow",
                 shown(at(old, pointer)),
@@ -856,13 +839,12 @@ mod tests {
     }
 
     #[test]
-    fn every_code_is_distinct_and_in_order() {
-        let all: Vec<&str> = CODES.iter().map(|c| c.code).collect();
-        let mut sorted = all.clone();
+    fn every_code_is_registered_distinct_and_in_order() {
+        let mut sorted = UPGRADE_CODES.to_vec();
         sorted.sort_unstable();
         sorted.dedup();
-        assert_eq!(all, sorted);
-        assert_eq!(all.first(), Some(&"MG301"));
+        assert_eq!(UPGRADE_CODES, sorted);
+        assert!(UPGRADE_CODES.iter().all(|c| code_info(c).is_some()));
     }
 
     #[test]
@@ -922,7 +904,7 @@ mod tests {
     }
 
     #[test]
-    fn mg303_mg304_mg306_pools() {
+    fn mg303_mg304_mg219_pools() {
         let old = shard(json!({
             "main": {"cells": ["a", "b"], "storage": {"size": "10Gi"}},
             "reporting": {"cells": ["a"], "storage": {"size": "1Gi"}},
@@ -934,7 +916,7 @@ mod tests {
         }));
         assert_eq!(
             codes(&old, &new),
-            [POOL_REMOVED, POOL_CELL_REMOVED, STORAGE_SHRUNK]
+            [STORAGE_SHRINK, POOL_REMOVED, POOL_CELL_REMOVED]
         );
         let messages: Vec<String> = judge(&old, &new)
             .findings
@@ -942,17 +924,17 @@ mod tests {
             .map(|f| f.message)
             .collect();
         assert!(
-            messages[0].starts_with(
+            messages[0].contains("shrinks from 10Gi to 9Gi"),
+            "{messages:?}"
+        );
+        assert!(
+            messages[1].starts_with(
                 "pool \"reporting\" of Shard default/s of MultigresCluster default/minimal"
             ),
             "{messages:?}"
         );
         assert!(
-            messages[1].starts_with("cell \"a\" is removed from pool \"main\""),
-            "{messages:?}"
-        );
-        assert!(
-            messages[2].contains("shrinks from 10Gi to 9Gi"),
+            messages[2].starts_with("cell \"a\" is removed from pool \"main\""),
             "{messages:?}"
         );
         // Growing, adding pools and cells is fine; equal values in other units too.
@@ -967,7 +949,7 @@ mod tests {
             "main": {"cells": ["a", "b"], "storage": {"size": "lots"}},
             "reporting": {"cells": ["a"], "storage": {"size": 1}},
         }));
-        assert_eq!(codes(&old, &invalid), [STORAGE_SHRUNK]);
+        assert_eq!(codes(&old, &invalid), [STORAGE_SHRINK]);
     }
 
     #[test]
@@ -1009,10 +991,10 @@ mod tests {
     }
 
     #[test]
-    fn mg306_mg307_topo_server() {
+    fn mg219_mg220_topo_server() {
         let old = topo(json!(3), "1Gi");
         assert_eq!(codes(&old, &topo(json!(5), "1Gi")), [ETCD_REPLICAS_CHANGED]);
-        assert_eq!(codes(&old, &topo(json!(3), "512Mi")), [STORAGE_SHRUNK]);
+        assert_eq!(codes(&old, &topo(json!(3), "512Mi")), [STORAGE_SHRINK]);
         assert!(judge(&old, &topo(json!(3), "2Gi")).is_safe());
         let message = &judge(&old, &topo(json!(5), "1Gi")).findings[0].message;
         assert!(message.contains("from 3 to 5"), "{message}");
@@ -1027,14 +1009,14 @@ mod tests {
     }
 
     #[test]
-    fn mg306_mg310_persistent_volume_claims() {
+    fn mg219_mg310_persistent_volume_claims() {
         let old = pvc(
             json!({"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "10Gi"}}}),
         );
         let smaller = pvc(
             json!({"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "5Gi"}}}),
         );
-        assert_eq!(codes(&old, &smaller), [STORAGE_SHRUNK]);
+        assert_eq!(codes(&old, &smaller), [STORAGE_SHRINK]);
         let larger = pvc(
             json!({"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "20Gi"}}}),
         );
