@@ -907,38 +907,7 @@ impl<'a> Resolver<'_, 'a> {
 
         if let Some(tpl) = choice.found.as_ref().map(|f| f.spec) {
             let from = |field: &str| choice.source(Kind::ShardTemplate, &format!("/spec/{field}"));
-            if let Some(multiorch) = &tpl.multiorch {
-                res.multiorch = multiorch.clone();
-                record_opt(&mut prov, "/multiorch", from("multiorch"));
-            }
-            for (name, pool) in &tpl.pools {
-                res.pools.insert(name.clone(), pool.clone());
-                record_opt(
-                    &mut prov,
-                    &format!("/pools/{name}"),
-                    from(&format!("pools/{name}")),
-                );
-            }
-            if tpl.pvc_deletion_policy.is_some() {
-                res.pvc_deletion_policy = tpl.pvc_deletion_policy.clone();
-                record_opt(&mut prov, "/pvcDeletionPolicy", from("pvcDeletionPolicy"));
-            }
-            if tpl.initdb_args.is_some() {
-                res.initdb_args = tpl.initdb_args.clone();
-                record_opt(&mut prov, "/initdbArgs", from("initdbArgs"));
-            }
-            if tpl.postgres_config_ref.is_some() {
-                res.postgres_config_ref = tpl.postgres_config_ref.clone();
-                record_opt(&mut prov, "/postgresConfigRef", from("postgresConfigRef"));
-            }
-            for (key, value) in &tpl.postgres_config {
-                res.postgres_config.insert(key.clone(), value.clone());
-                record_opt(
-                    &mut prov,
-                    &format!("/postgresConfig/{}", escape(key)),
-                    from(&format!("postgresConfig/{}", escape(key))),
-                );
-            }
+            layer_shard_template(&mut res, &mut prov, tpl, from);
         }
         if let (Some(overrides), Some(at)) = (&shard.overrides, &at) {
             let source = |field: &str| self.overrides(&format!("{at}/overrides/{field}"));
@@ -955,25 +924,12 @@ impl<'a> Resolver<'_, 'a> {
                 &mut prov,
                 &source("pools"),
             );
-            if overrides
-                .initdb_args
-                .as_deref()
-                .is_some_and(|a| !a.is_empty())
-            {
-                res.initdb_args = overrides.initdb_args.clone();
-                prov.record("/initdbArgs", source("initdbArgs"));
-            }
-            if overrides.postgres_config_ref.is_some() {
-                res.postgres_config_ref = overrides.postgres_config_ref.clone();
-                prov.record("/postgresConfigRef", source("postgresConfigRef"));
-            }
-            for (key, value) in &overrides.postgres_config {
-                res.postgres_config.insert(key.clone(), value.clone());
-                prov.record(
-                    &format!("/postgresConfig/{}", escape(key)),
-                    source(&format!("postgresConfig/{}", escape(key))),
-                );
-            }
+            let settings = PostgresSettings {
+                initdb_args: &overrides.initdb_args,
+                config_ref: &overrides.postgres_config_ref,
+                config: &overrides.postgres_config,
+            };
+            settings.layer_over(&mut res, &mut prov, source);
         }
         if let Some(inline) = &shard.spec {
             let source = |field: &str| cluster_source(format!("/spec/{field}"));
@@ -987,21 +943,12 @@ impl<'a> Resolver<'_, 'a> {
                 res.pvc_deletion_policy = inline.pvc_deletion_policy.clone();
                 prov.record("/pvcDeletionPolicy", source("pvcDeletionPolicy"));
             }
-            if inline.initdb_args.as_deref().is_some_and(|a| !a.is_empty()) {
-                res.initdb_args = inline.initdb_args.clone();
-                prov.record("/initdbArgs", source("initdbArgs"));
-            }
-            if inline.postgres_config_ref.is_some() {
-                res.postgres_config_ref = inline.postgres_config_ref.clone();
-                prov.record("/postgresConfigRef", source("postgresConfigRef"));
-            }
-            for (key, value) in &inline.postgres_config {
-                res.postgres_config.insert(key.clone(), value.clone());
-                prov.record(
-                    &format!("/postgresConfig/{}", escape(key)),
-                    source(&format!("postgresConfig/{}", escape(key))),
-                );
-            }
+            let settings = PostgresSettings {
+                initdb_args: &inline.initdb_args,
+                config_ref: &inline.postgres_config_ref,
+                config: &inline.postgres_config,
+            };
+            settings.layer_over(&mut res, &mut prov, source);
         }
 
         // Backup: inherited along cluster → database → table group, then the shard's own.
@@ -1011,90 +958,8 @@ impl<'a> Resolver<'_, 'a> {
             res.backup = merge::backup(Some(own), res.backup.as_ref());
             prov.record("/backup", self.inline(&format!("{at}/backup")));
         }
-        let backup = res.backup.get_or_insert_with(|| BackupConfig {
-            filesystem: None,
-            ..default_backup()
-        });
-        if backup.backup_type == BackupType::Filesystem {
-            let fs = backup.filesystem.get_or_insert_with(Default::default);
-            if fs.path.is_none() {
-                fs.path = Some(d::BACKUP_PATH.into());
-                prov.record("/backup/filesystem/path", Source::built_in());
-            }
-            if fs.storage.size.is_none() {
-                fs.storage.size = Some(d::BACKUP_STORAGE_SIZE.into());
-                prov.record("/backup/filesystem/storage/size", Source::built_in());
-            }
-        }
-
-        stateless_defaults(
-            &mut res.multiorch.stateless,
-            d::multiorch_resources(),
-            &mut prov,
-            "/multiorch",
-        );
-        let mut sorted_cells = cell_names.to_vec();
-        sorted_cells.sort();
-        if res.multiorch.cells.is_empty() && !sorted_cells.is_empty() {
-            res.multiorch.cells = sorted_cells.clone();
-            prov.record(
-                "/multiorch/cells",
-                Source::derived("every cell of the cluster, sorted"),
-            );
-        }
-        if res.pools.is_empty() {
-            res.pools.insert(
-                d::DEFAULT_POOL.into(),
-                PoolSpec {
-                    pool_type: Some(PoolType::ReadWrite),
-                    cells: res.multiorch.cells.clone(),
-                    ..Default::default()
-                },
-            );
-            prov.record(
-                &format!("/pools/{}", d::DEFAULT_POOL),
-                Source::derived("the shard has no pools, so a default pool is added"),
-            );
-        }
-        let mut implicit_replicas = Vec::new();
-        for (name, pool) in &mut res.pools {
-            let at = format!("/pools/{name}");
-            if pool.cells.is_empty() && !sorted_cells.is_empty() {
-                pool.cells = sorted_cells.clone();
-                prov.record(
-                    &format!("{at}/cells"),
-                    Source::derived("every cell of the cluster, sorted"),
-                );
-            }
-            if pool.replicas_per_cell.is_none() {
-                let cells = if pool.cells.is_empty() {
-                    cell_names.len()
-                } else {
-                    pool.cells.len()
-                };
-                let replicas = if cells == 1 { 2 } else { d::STATELESS_REPLICAS };
-                pool.replicas_per_cell = Some(replicas);
-                implicit_replicas.push(name.clone());
-                let how = if cells == 1 {
-                    "2 because the pool spans exactly one cell (AT_LEAST_2 needs two poolers)"
-                } else {
-                    "1 because the pool spans more than one cell"
-                };
-                prov.record(&format!("{at}/replicasPerCell"), Source::derived(how));
-            }
-            if pool.storage.size.is_none() {
-                pool.storage.size = Some(d::POOL_STORAGE_SIZE.into());
-                prov.record(&format!("{at}/storage/size"), Source::built_in());
-            }
-            if !merge::resources_non_zero(&pool.postgres.resources) {
-                pool.postgres.resources = Some(d::postgres_resources());
-                prov.record(&format!("{at}/postgres/resources"), Source::built_in());
-            }
-            if !merge::resources_non_zero(&pool.multipooler.resources) {
-                pool.multipooler.resources = Some(d::multipooler_resources());
-                prov.record(&format!("{at}/multipooler/resources"), Source::built_in());
-            }
-        }
+        fill_backup_defaults(&mut res, &mut prov);
+        let implicit_replicas = fill_pool_defaults(&mut res, &mut prov, cell_names);
         ShardResolved {
             spec: res,
             prov,
@@ -1127,6 +992,147 @@ impl<'a> Resolver<'_, 'a> {
             }
         }
     }
+}
+
+/// Takes a shard template's fields, each recorded where the template
+/// sets it.
+fn layer_shard_template(
+    res: &mut ShardResolvedSpec,
+    prov: &mut Provenance,
+    tpl: &ShardTemplateSpec,
+    from: impl Fn(&str) -> Option<Source>,
+) {
+    if let Some(multiorch) = &tpl.multiorch {
+        res.multiorch = multiorch.clone();
+        record_opt(prov, "/multiorch", from("multiorch"));
+    }
+    for (name, pool) in &tpl.pools {
+        res.pools.insert(name.clone(), pool.clone());
+        record_opt(
+            prov,
+            &format!("/pools/{name}"),
+            from(&format!("pools/{name}")),
+        );
+    }
+    if tpl.pvc_deletion_policy.is_some() {
+        res.pvc_deletion_policy = tpl.pvc_deletion_policy.clone();
+        record_opt(prov, "/pvcDeletionPolicy", from("pvcDeletionPolicy"));
+    }
+    if tpl.initdb_args.is_some() {
+        res.initdb_args = tpl.initdb_args.clone();
+        record_opt(prov, "/initdbArgs", from("initdbArgs"));
+    }
+    if tpl.postgres_config_ref.is_some() {
+        res.postgres_config_ref = tpl.postgres_config_ref.clone();
+        record_opt(prov, "/postgresConfigRef", from("postgresConfigRef"));
+    }
+    for (key, value) in &tpl.postgres_config {
+        res.postgres_config.insert(key.clone(), value.clone());
+        record_opt(
+            prov,
+            &format!("/postgresConfig/{}", escape(key)),
+            from(&format!("postgresConfig/{}", escape(key))),
+        );
+    }
+}
+
+/// Fills the filesystem backup's path and size when unset (and the
+/// backup itself, when nothing sets one).
+fn fill_backup_defaults(res: &mut ShardResolvedSpec, prov: &mut Provenance) {
+    let backup = res.backup.get_or_insert_with(|| BackupConfig {
+        filesystem: None,
+        ..default_backup()
+    });
+    if backup.backup_type == BackupType::Filesystem {
+        let fs = backup.filesystem.get_or_insert_with(Default::default);
+        if fs.path.is_none() {
+            fs.path = Some(d::BACKUP_PATH.into());
+            prov.record("/backup/filesystem/path", Source::built_in());
+        }
+        if fs.storage.size.is_none() {
+            fs.storage.size = Some(d::BACKUP_STORAGE_SIZE.into());
+            prov.record("/backup/filesystem/storage/size", Source::built_in());
+        }
+    }
+}
+
+/// Fills the orchestrator's and pools' defaults: cells, replicas, storage
+/// and resources (and a default pool when there is none). Returns the pools
+/// whose replicas were chosen for them.
+fn fill_pool_defaults(
+    res: &mut ShardResolvedSpec,
+    prov: &mut Provenance,
+    cell_names: &[String],
+) -> Vec<String> {
+    stateless_defaults(
+        &mut res.multiorch.stateless,
+        d::multiorch_resources(),
+        prov,
+        "/multiorch",
+    );
+    let mut sorted_cells = cell_names.to_vec();
+    sorted_cells.sort();
+    if res.multiorch.cells.is_empty() && !sorted_cells.is_empty() {
+        res.multiorch.cells = sorted_cells.clone();
+        prov.record(
+            "/multiorch/cells",
+            Source::derived("every cell of the cluster, sorted"),
+        );
+    }
+    if res.pools.is_empty() {
+        res.pools.insert(
+            d::DEFAULT_POOL.into(),
+            PoolSpec {
+                pool_type: Some(PoolType::ReadWrite),
+                cells: res.multiorch.cells.clone(),
+                ..Default::default()
+            },
+        );
+        prov.record(
+            &format!("/pools/{}", d::DEFAULT_POOL),
+            Source::derived("the shard has no pools, so a default pool is added"),
+        );
+    }
+    let mut implicit_replicas = Vec::new();
+    for (name, pool) in &mut res.pools {
+        let at = format!("/pools/{name}");
+        if pool.cells.is_empty() && !sorted_cells.is_empty() {
+            pool.cells = sorted_cells.clone();
+            prov.record(
+                &format!("{at}/cells"),
+                Source::derived("every cell of the cluster, sorted"),
+            );
+        }
+        if pool.replicas_per_cell.is_none() {
+            let cells = if pool.cells.is_empty() {
+                cell_names.len()
+            } else {
+                pool.cells.len()
+            };
+            let replicas = if cells == 1 { 2 } else { d::STATELESS_REPLICAS };
+            pool.replicas_per_cell = Some(replicas);
+            implicit_replicas.push(name.clone());
+            let how = if cells == 1 {
+                "2 because the pool spans exactly one cell (AT_LEAST_2 needs two poolers)"
+            } else {
+                "1 because the pool spans more than one cell"
+            };
+            prov.record(&format!("{at}/replicasPerCell"), Source::derived(how));
+        }
+        if pool.storage.size.is_none() {
+            pool.storage.size = Some(d::POOL_STORAGE_SIZE.into());
+            prov.record(&format!("{at}/storage/size"), Source::built_in());
+        }
+        if !merge::resources_non_zero(&pool.postgres.resources) {
+            pool.postgres.resources = Some(d::postgres_resources());
+            prov.record(&format!("{at}/postgres/resources"), Source::built_in());
+        }
+        if !merge::resources_non_zero(&pool.multipooler.resources) {
+            pool.multipooler.resources = Some(d::multipooler_resources());
+            prov.record(&format!("{at}/multipooler/resources"), Source::built_in());
+        }
+    }
+    implicit_replicas
 }
 
 fn record_opt(prov: &mut Provenance, target: &str, source: Option<Source>) {
@@ -1187,5 +1193,38 @@ pub fn default_backup() -> BackupConfig {
         s3: None,
         pgbackrest_tls: None,
         encryption: None,
+    }
+}
+/// The PostgreSQL settings a shard's overrides and inline spec both carry.
+struct PostgresSettings<'a> {
+    initdb_args: &'a Option<String>,
+    config_ref: &'a Option<PostgresConfigRef>,
+    config: &'a BTreeMap<String, String>,
+}
+
+impl PostgresSettings<'_> {
+    /// Layers these settings over `res`, recording each at `source(field)`:
+    /// empty initdb arguments count as unset.
+    fn layer_over(
+        &self,
+        res: &mut ShardResolvedSpec,
+        prov: &mut Provenance,
+        source: impl Fn(&str) -> Source,
+    ) {
+        if self.initdb_args.as_deref().is_some_and(|a| !a.is_empty()) {
+            res.initdb_args = self.initdb_args.clone();
+            prov.record("/initdbArgs", source("initdbArgs"));
+        }
+        if self.config_ref.is_some() {
+            res.postgres_config_ref = self.config_ref.clone();
+            prov.record("/postgresConfigRef", source("postgresConfigRef"));
+        }
+        for (key, value) in self.config {
+            res.postgres_config.insert(key.clone(), value.clone());
+            prov.record(
+                &format!("/postgresConfig/{}", escape(key)),
+                source(&format!("postgresConfig/{}", escape(key))),
+            );
+        }
     }
 }
