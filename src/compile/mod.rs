@@ -613,42 +613,32 @@ impl TypedTemplates {
 
     /// The templates a cluster in `namespace` can use.
     fn catalog(&self, namespace: &str) -> Catalog<'_> {
-        let mut catalog = Catalog::default();
-        for (ns, name, t, source) in &self.core {
-            if ns == namespace {
-                catalog.core.insert(
-                    name,
-                    Found {
-                        spec: &t.spec,
-                        source,
-                    },
-                );
-            }
+        Catalog {
+            core: in_namespace(&self.core, namespace, |t| &t.spec),
+            cell: in_namespace(&self.cell, namespace, |t| &t.spec),
+            shard: in_namespace(&self.shard, namespace, |t| &t.spec),
         }
-        for (ns, name, t, source) in &self.cell {
-            if ns == namespace {
-                catalog.cell.insert(
-                    name,
-                    Found {
-                        spec: &t.spec,
-                        source,
-                    },
-                );
-            }
-        }
-        for (ns, name, t, source) in &self.shard {
-            if ns == namespace {
-                catalog.shard.insert(
-                    name,
-                    Found {
-                        spec: &t.spec,
-                        source,
-                    },
-                );
-            }
-        }
-        catalog
     }
+}
+
+/// The specs of the templates in `namespace`, by name (the last of a name
+/// wins).
+fn in_namespace<'t, T, S>(
+    templates: &'t [(String, String, T, ObjectSource)],
+    namespace: &str,
+    spec: impl Fn(&'t T) -> &'t S,
+) -> HashMap<&'t str, Found<'t, S>> {
+    templates
+        .iter()
+        .filter(|(ns, ..)| ns == namespace)
+        .map(|(_, name, template, source)| {
+            let found = Found {
+                spec: spec(template),
+                source,
+            };
+            (name.as_str(), found)
+        })
+        .collect()
 }
 
 /// Objects of the previous version by kind, namespace and name.
