@@ -2,9 +2,7 @@
 //! and Services, and the cluster-wide gateway Services
 //! (upstream's `pkg/cluster-handler/controller/multigrescluster`).
 
-use std::collections::BTreeMap;
-
-use k8s_openapi::api::core::v1::Container;
+use k8s_openapi::api::core::v1::{Container, Volume};
 
 use super::otel::Otel;
 use super::topo::pull_policy;
@@ -66,9 +64,30 @@ fn component_labels(cluster: &str, component: &str) -> Labels {
     )
 }
 
-/// The user's pod annotations, as they are: the admin pods are not scraped.
-fn admin_pod_annotations(spec: &StatelessSpec) -> Option<BTreeMap<String, String>> {
-    (!spec.pod_annotations.is_empty()).then(|| spec.pod_annotations.clone())
+/// A Deployment of an admin component, placed by its spec and placement.
+/// Its pods keep the user's annotations as they are: they are not scraped.
+fn admin_deployment(
+    parts: &ClusterParts<'_>,
+    name: String,
+    labels: &Labels,
+    (spec, placement): (&StatelessSpec, Option<&PodPlacementSpec>),
+    container: Container,
+    volumes: Vec<Volume>,
+) -> Built {
+    ComponentDeployment {
+        name,
+        namespace: parts.namespace,
+        labels: labels.clone(),
+        selector: labels::selector(labels),
+        spec,
+        pod_annotations: (!spec.pod_annotations.is_empty()).then(|| spec.pod_annotations.clone()),
+        node_selector: None,
+        placement,
+        pull: &parts.images.pull,
+        container,
+        volumes,
+    }
+    .build()
 }
 
 fn multiadmin(parts: &ClusterParts<'_>, names: &ClusterNames<'_>) -> Vec<Built> {
@@ -111,20 +130,14 @@ fn multiadmin(parts: &ClusterParts<'_>, names: &ClusterNames<'_>) -> Vec<Built> 
     }
     .build();
     container.command = Some(vec!["/multigres/bin/multiadmin".into()]);
-    let deployment = ComponentDeployment {
-        name: names.multiadmin(),
-        namespace: parts.namespace,
-        labels: labels.clone(),
-        selector: labels::selector(&labels),
-        spec: parts.multiadmin,
-        pod_annotations: admin_pod_annotations(parts.multiadmin),
-        node_selector: None,
-        placement: parts.multiadmin_placement,
-        pull: &parts.images.pull,
+    let deployment = admin_deployment(
+        parts,
+        names.multiadmin(),
+        &labels,
+        (parts.multiadmin, parts.multiadmin_placement),
         container,
-        volumes: volumes.volumes,
-    }
-    .build();
+        volumes.volumes,
+    );
     let service = cluster_ip_service(
         names.multiadmin(),
         parts.namespace,
@@ -161,20 +174,14 @@ fn multiadmin_web(parts: &ClusterParts<'_>, names: &ClusterNames<'_>) -> Vec<Bui
         ..Default::default()
     };
     probes(&mut container, MULTIADMIN_WEB_HTTP, "/", "/", "/");
-    let deployment = ComponentDeployment {
-        name: names.multiadmin_web(),
-        namespace: parts.namespace,
-        labels: labels.clone(),
-        selector: labels::selector(&labels),
-        spec: parts.multiadmin_web,
-        pod_annotations: admin_pod_annotations(parts.multiadmin_web),
-        node_selector: None,
-        placement: None,
-        pull: &parts.images.pull,
+    let deployment = admin_deployment(
+        parts,
+        names.multiadmin_web(),
+        &labels,
+        (parts.multiadmin_web, None),
         container,
-        volumes: Vec::new(),
-    }
-    .build();
+        Vec::new(),
+    );
     let exposure = parts
         .external_admin_web
         .filter(|e| e.enabled)

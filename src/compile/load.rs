@@ -87,40 +87,38 @@ impl Sources {
     }
 
     /// Asks the spans of `source`'s document about `pointer` inside the
-    /// object; `None` for generated objects, which have no document.
-    fn ask_spans<R>(
+    /// object; generated objects, which have no document, get the default.
+    fn ask_spans<R: Default>(
         &self,
         source: &ObjectSource,
         pointer: &str,
         ask: impl FnOnce(&Spans, &str) -> R,
-    ) -> Option<R> {
-        let document = self.document(source.doc)?;
-        Some(ask(&document.spans, &format!("{}{pointer}", source.base)))
+    ) -> R {
+        self.document(source.doc)
+            .map(|d| ask(&d.spans, &format!("{}{pointer}", source.base)))
+            .unwrap_or_default()
     }
 
     /// Position of the key (or value) at `pointer` inside the object.
     pub fn key_pos(&self, source: &ObjectSource, pointer: &str) -> Pos {
         self.ask_spans(source, pointer, Spans::key_pos)
-            .unwrap_or_default()
     }
 
     pub fn value_pos(&self, source: &ObjectSource, pointer: &str) -> Pos {
         self.ask_spans(source, pointer, Spans::value_pos)
-            .unwrap_or_default()
     }
 
     /// Where to report something about the node at `pointer`
     /// ([`Spans::node_pos`]).
     pub fn node_pos(&self, source: &ObjectSource, pointer: &str) -> Pos {
         self.ask_spans(source, pointer, Spans::node_pos)
-            .unwrap_or_default()
     }
 
     /// Whether the document holds a node at exactly `pointer`.
     pub fn has_node(&self, source: &ObjectSource, pointer: &str) -> bool {
-        self.ask_spans(source, pointer, Spans::find)
-            .flatten()
-            .is_some_and(|(_, exact)| exact)
+        self.ask_spans(source, pointer, |spans, at| {
+            spans.find(at).is_some_and(|(_, exact)| exact)
+        })
     }
 }
 

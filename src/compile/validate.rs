@@ -1174,28 +1174,28 @@ fn check_buffer(
         "minTimeBetweenFailovers",
         &buffer.min_time_between_failovers,
     );
-    if let Some(w) = window.filter(|w| *w <= 0) {
-        found.push(Finding::error(
+    let error = |field: &str, value: i64, requirement: &str| {
+        Finding::error(
             codes::GATEWAY_BUFFER,
-            locate(&["window"]),
+            locate(&[field]),
             format!(
-                "{subject}: multigateway buffer window ({}) must be a positive duration",
-                duration::format(w)
+                "{subject}: multigateway buffer {field} ({}) {requirement}",
+                duration::format(value)
             ),
-        ));
+        )
+    };
+    if let Some(w) = window.filter(|w| *w <= 0) {
+        found.push(error("window", w, "must be a positive duration"));
     }
     if let Some(m) = max_failover.filter(|m| *m <= 0) {
-        found.push(Finding::error(codes::GATEWAY_BUFFER, locate(&["maxFailoverDuration"]), format!("{subject}: multigateway buffer maxFailoverDuration ({}) must be a positive duration", duration::format(m))));
+        found.push(error(
+            "maxFailoverDuration",
+            m,
+            "must be a positive duration",
+        ));
     }
     if let Some(m) = min_between.filter(|m| *m < 0) {
-        found.push(Finding::error(
-            codes::GATEWAY_BUFFER,
-            locate(&["minTimeBetweenFailovers"]),
-            format!(
-                "{subject}: multigateway buffer minTimeBetweenFailovers ({}) must not be negative",
-                duration::format(m)
-            ),
-        ));
+        found.push(error("minTimeBetweenFailovers", m, "must not be negative"));
     }
     let both_set = window.is_some() && max_failover.is_some();
     if resolved || both_set {

@@ -717,38 +717,26 @@ impl<'a> Resolver<'_, 'a> {
             default: Some(true),
             ..Default::default()
         };
-        let databases: Vec<(Option<usize>, &DatabaseConfig)> = if spec.databases.is_empty() {
-            vec![(None, &system_database)]
-        } else {
-            spec.databases
-                .iter()
-                .enumerate()
-                .map(|(i, db)| (Some(i), db))
-                .collect()
-        };
+        let databases = written_or_injected(
+            &spec.databases,
+            &system_database,
+            Some("/spec"),
+            "databases",
+        );
         let default_table_group = TableGroupConfig {
             name: d::DEFAULT_TABLE_GROUP.into(),
             default: Some(true),
             ..Default::default()
         };
         let mut out = Vec::new();
-        for (db_index, db) in databases {
-            let db_at = db_index.map(|i| format!("/spec/databases/{i}"));
-            let table_groups: Vec<(Option<usize>, &TableGroupConfig)> = if db.tablegroups.is_empty()
-            {
-                vec![(None, &default_table_group)]
-            } else {
-                db.tablegroups
-                    .iter()
-                    .enumerate()
-                    .map(|(i, tg)| (Some(i), tg))
-                    .collect()
-            };
-            for (tg_index, tg) in table_groups {
-                let tg_at = match (&db_at, tg_index) {
-                    (Some(db_at), Some(i)) => Some(format!("{db_at}/tablegroups/{i}")),
-                    _ => None,
-                };
+        for (db_at, db) in databases {
+            let table_groups = written_or_injected(
+                &db.tablegroups,
+                &default_table_group,
+                db_at.as_deref(),
+                "tablegroups",
+            );
+            for (tg_at, tg) in table_groups {
                 let mut prov = Provenance::default();
                 let name_source = |at: &Option<String>, field: &str| match at {
                     Some(at) => self.inline(&format!("{at}/{field}")),
@@ -776,74 +764,21 @@ impl<'a> Resolver<'_, 'a> {
                     _ => self.settings_source("/spec/backup"),
                 };
                 prov.record("/backup", backup_source.clone());
-                let durability_policy = match (
-                    db.durability_policy.as_deref().filter(|p| !p.is_empty()),
-                    &db_at,
-                ) {
-                    (Some(policy), Some(at)) => {
-                        prov.record(
-                            "/durabilityPolicy",
-                            self.inline(&format!("{at}/durabilityPolicy")),
-                        );
-                        policy.to_owned()
-                    }
-                    _ => {
-                        prov.record(
-                            "/durabilityPolicy",
-                            self.settings_source("/spec/durabilityPolicy"),
-                        );
-                        spec.durability_policy
-                            .clone()
-                            .filter(|p| !p.is_empty())
-                            .unwrap_or_else(|| d::DURABILITY_POLICY.into())
-                    }
-                };
+                let durability_policy = self.durability_policy(db, db_at.as_deref(), &mut prov);
 
-                let injected_shard = ShardConfig {
-                    name: d::DEFAULT_SHARD.into(),
-                    // With cells, upstream gives the injected shard an empty
-                    // inline spec, plus a `default` pool when no shard
-                    // template is in play.
-                    spec: (!cell_names.is_empty()).then(|| ShardInlineSpec {
-                        pools: if inject_default_pool {
-                            BTreeMap::from([(
-                                d::DEFAULT_POOL.to_owned(),
-                                PoolSpec {
-                                    pool_type: Some(PoolType::ReadWrite),
-                                    ..Default::default()
-                                },
-                            )])
-                        } else {
-                            BTreeMap::new()
-                        },
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                };
-                let shards: Vec<(Option<usize>, &ShardConfig)> = if tg.shards.is_empty() {
-                    vec![(None, &injected_shard)]
-                } else {
-                    tg.shards
-                        .iter()
-                        .enumerate()
-                        .map(|(i, s)| (Some(i), s))
-                        .collect()
-                };
-                let shards = shards
-                    .into_iter()
-                    .map(|(shard_index, shard)| {
-                        let shard_at = match (&tg_at, shard_index) {
-                            (Some(tg_at), Some(i)) => Some(format!("{tg_at}/shards/{i}")),
-                            _ => None,
-                        };
-                        self.shard(
-                            shard,
-                            shard_at,
-                            (backup.as_ref(), &backup_source),
-                            cell_names,
-                        )
-                    })
-                    .collect();
+                let injected_shard = injected_shard(!cell_names.is_empty(), inject_default_pool);
+                let shards =
+                    written_or_injected(&tg.shards, &injected_shard, tg_at.as_deref(), "shards")
+                        .into_iter()
+                        .map(|(shard_at, shard)| {
+                            self.shard(
+                                shard,
+                                shard_at,
+                                (backup.as_ref(), &backup_source),
+                                cell_names,
+                            )
+                        })
+                        .collect();
                 out.push(TableGroupResolved {
                     database: db.name.clone(),
                     name: tg.name.clone(),
@@ -858,6 +793,39 @@ impl<'a> Resolver<'_, 'a> {
             }
         }
         out
+    }
+
+    /// The database's durability policy, else the cluster's, else the
+    /// built-in one.
+    fn durability_policy(
+        &self,
+        db: &DatabaseConfig,
+        db_at: Option<&str>,
+        prov: &mut Provenance,
+    ) -> String {
+        match (
+            db.durability_policy.as_deref().filter(|p| !p.is_empty()),
+            db_at,
+        ) {
+            (Some(policy), Some(at)) => {
+                prov.record(
+                    "/durabilityPolicy",
+                    self.inline(&format!("{at}/durabilityPolicy")),
+                );
+                policy.to_owned()
+            }
+            _ => {
+                prov.record(
+                    "/durabilityPolicy",
+                    self.settings_source("/spec/durabilityPolicy"),
+                );
+                self.spec()
+                    .durability_policy
+                    .clone()
+                    .filter(|p| !p.is_empty())
+                    .unwrap_or_else(|| d::DURABILITY_POLICY.into())
+            }
+        }
     }
 
     /// The source of a defaulted cluster setting: the cluster's field when
@@ -1133,6 +1101,48 @@ fn fill_pool_defaults(
         }
     }
     implicit_replicas
+}
+
+/// The shard injected into a table group that lists none: with cells,
+/// upstream gives it an empty inline spec, plus a `default` pool when no
+/// shard template is in play.
+fn injected_shard(with_cells: bool, inject_default_pool: bool) -> ShardConfig {
+    ShardConfig {
+        name: d::DEFAULT_SHARD.into(),
+        spec: with_cells.then(|| ShardInlineSpec {
+            pools: if inject_default_pool {
+                BTreeMap::from([(
+                    d::DEFAULT_POOL.to_owned(),
+                    PoolSpec {
+                        pool_type: Some(PoolType::ReadWrite),
+                        ..Default::default()
+                    },
+                )])
+            } else {
+                BTreeMap::new()
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// The entries of a list at `{at}/{field}`, each with its pointer; or, when
+/// the list is empty, the injected `fallback` alone, written nowhere (§8.2).
+fn written_or_injected<'t, T>(
+    items: &'t [T],
+    fallback: &'t T,
+    at: Option<&str>,
+    field: &str,
+) -> Vec<(Option<String>, &'t T)> {
+    if items.is_empty() {
+        return vec![(None, fallback)];
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| (at.map(|at| format!("{at}/{field}/{i}")), item))
+        .collect()
 }
 
 fn record_opt(prov: &mut Provenance, target: &str, source: Option<Source>) {
