@@ -243,9 +243,32 @@ impl<'a> Resolver<'_, 'a> {
         self.cluster.spec
     }
 
-    fn settings(&self) -> Settings {
+    /// The cluster's `field` when written, else the built-in `default`;
+    /// records which.
+    fn written_or<T>(
+        &self,
+        prov: &mut Provenance,
+        field: &str,
+        written: Option<T>,
+        default: impl FnOnce() -> T,
+    ) -> T {
+        let target = format!("/{field}");
+        match written {
+            Some(value) => {
+                prov.record(&target, self.inline(&format!("/spec{target}")));
+                value
+            }
+            None => {
+                prov.record(&target, Source::built_in());
+                default()
+            }
+        }
+    }
+
+    /// The pull settings and every component's image: the cluster's pin,
+    /// else the image set's.
+    fn settings_images(&self, prov: &mut Provenance) -> ClusterImages {
         let spec = self.spec();
-        let mut prov = Provenance::default();
         let mut images = ClusterImages {
             pull: spec.images.pull.clone(),
             ..Default::default()
@@ -317,7 +340,12 @@ impl<'a> Resolver<'_, 'a> {
                 }
             }
         }
+        images
+    }
 
+    /// Each component's log level: the cluster's, else `info`.
+    fn settings_log_levels(&self, prov: &mut Provenance) -> ComponentLogLevels {
+        let spec = self.spec();
         let mut log_levels = spec.log_levels.clone();
         for (key, level) in [
             ("pgctld", &mut log_levels.pgctld),
@@ -334,63 +362,46 @@ impl<'a> Resolver<'_, 'a> {
                 prov.record(&target, self.inline(&format!("/spec{target}")));
             }
         }
+        log_levels
+    }
 
-        let pvc_deletion_policy = match &spec.pvc_deletion_policy {
-            Some(policy) => {
-                prov.record("/pvcDeletionPolicy", self.inline("/spec/pvcDeletionPolicy"));
-                Some(policy.clone())
-            }
-            None => {
-                prov.record("/pvcDeletionPolicy", Source::built_in());
-                Some(PvcDeletionPolicy {
-                    when_deleted: Some(PvcRetention::Delete),
-                    when_scaled: Some(PvcRetention::Delete),
-                })
-            }
-        };
-        let backup = match &spec.backup {
-            Some(backup) => {
-                prov.record("/backup", self.inline("/spec/backup"));
-                backup.clone()
-            }
-            None => {
-                prov.record("/backup", Source::built_in());
-                default_backup()
-            }
-        };
-        let topology_pruning = match &spec.topology_pruning {
-            Some(pruning) if pruning.enabled.is_some() => {
-                prov.record("/topologyPruning", self.inline("/spec/topologyPruning"));
-                pruning.clone()
-            }
-            _ => {
-                prov.record("/topologyPruning", Source::built_in());
-                TopologyPruningConfig {
-                    enabled: Some(true),
-                }
-            }
-        };
-        let durability_policy = match spec.durability_policy.as_deref().filter(|p| !p.is_empty()) {
-            Some(policy) => {
-                prov.record("/durabilityPolicy", self.inline("/spec/durabilityPolicy"));
-                policy.to_owned()
-            }
-            None => {
-                prov.record("/durabilityPolicy", Source::built_in());
-                d::DURABILITY_POLICY.to_owned()
-            }
-        };
-        let postgres_superuser = match spec.postgres_superuser.as_deref().filter(|u| !u.is_empty())
-        {
-            Some(user) => {
-                prov.record("/postgresSuperuser", self.inline("/spec/postgresSuperuser"));
-                user.to_owned()
-            }
-            None => {
-                prov.record("/postgresSuperuser", Source::built_in());
-                d::POSTGRES_SUPERUSER.to_owned()
-            }
-        };
+    fn settings(&self) -> Settings {
+        let spec = self.spec();
+        let mut prov = Provenance::default();
+        let images = self.settings_images(&mut prov);
+        let log_levels = self.settings_log_levels(&mut prov);
+        let pvc_deletion_policy = Some(self.written_or(
+            &mut prov,
+            "pvcDeletionPolicy",
+            spec.pvc_deletion_policy.clone(),
+            || PvcDeletionPolicy {
+                when_deleted: Some(PvcRetention::Delete),
+                when_scaled: Some(PvcRetention::Delete),
+            },
+        ));
+        let backup = self.written_or(&mut prov, "backup", spec.backup.clone(), default_backup);
+        let topology_pruning = self.written_or(
+            &mut prov,
+            "topologyPruning",
+            spec.topology_pruning
+                .clone()
+                .filter(|p| p.enabled.is_some()),
+            || TopologyPruningConfig {
+                enabled: Some(true),
+            },
+        );
+        let durability_policy = self.written_or(
+            &mut prov,
+            "durabilityPolicy",
+            spec.durability_policy.clone().filter(|p| !p.is_empty()),
+            || d::DURABILITY_POLICY.to_owned(),
+        );
+        let postgres_superuser = self.written_or(
+            &mut prov,
+            "postgresSuperuser",
+            spec.postgres_superuser.clone().filter(|u| !u.is_empty()),
+            || d::POSTGRES_SUPERUSER.to_owned(),
+        );
         for field in [
             "postgresPasswordSecretRef",
             "observability",
