@@ -644,36 +644,23 @@ impl<'a> Resolver<'_, 'a> {
                     resolved.local_topo = tpl.local_topo_server.clone();
                 }
                 if let Some(overrides) = &cell.overrides {
-                    if let Some(gateway) = &overrides.multigateway {
-                        let source = self.overrides(&format!("{at}/overrides/multigateway"));
-                        merge::gateway(
-                            &mut resolved.gateway,
-                            gateway,
-                            &mut Recorder::new(&mut prov, "/multigateway", source),
-                        );
-                    }
-                    if overrides.multigateway_placement.is_some() {
-                        resolved.placement = overrides.multigateway_placement.clone();
-                        prov.record(
-                            "/multigatewayPlacement",
-                            self.overrides(&format!("{at}/overrides/multigatewayPlacement")),
-                        );
-                    }
+                    layer_cell_gateway(
+                        &mut resolved,
+                        &mut prov,
+                        (
+                            overrides.multigateway.as_ref(),
+                            &overrides.multigateway_placement,
+                        ),
+                        |field| self.overrides(&format!("{at}/overrides/{field}")),
+                    );
                 }
                 if let Some(inline) = &cell.spec {
-                    let source = self.inline(&format!("{at}/spec/multigateway"));
-                    merge::gateway(
-                        &mut resolved.gateway,
-                        &inline.multigateway,
-                        &mut Recorder::new(&mut prov, "/multigateway", source),
+                    layer_cell_gateway(
+                        &mut resolved,
+                        &mut prov,
+                        (Some(&inline.multigateway), &inline.multigateway_placement),
+                        |field| self.inline(&format!("{at}/spec/{field}")),
                     );
-                    if inline.multigateway_placement.is_some() {
-                        resolved.placement = inline.multigateway_placement.clone();
-                        prov.record(
-                            "/multigatewayPlacement",
-                            self.inline(&format!("{at}/spec/multigatewayPlacement")),
-                        );
-                    }
                     if inline.local_topo_server.is_some() {
                         resolved.local_topo = inline.local_topo_server.clone();
                         prov.record(
@@ -1112,6 +1099,24 @@ fn fill_pool_defaults(
         }
     }
     implicit_replicas
+}
+
+/// Layers a cell's gateway and its placement, from its overrides or its
+/// inline spec, over `resolved`; `source(field)` says where each is written.
+fn layer_cell_gateway(
+    resolved: &mut CellResolved,
+    prov: &mut Provenance,
+    (gateway, placement): (Option<&MultigatewaySpec>, &Option<PodPlacementSpec>),
+    source: impl Fn(&str) -> Source,
+) {
+    if let Some(gateway) = gateway {
+        let mut recorder = Recorder::new(prov, "/multigateway", source("multigateway"));
+        merge::gateway(&mut resolved.gateway, gateway, &mut recorder);
+    }
+    if placement.is_some() {
+        resolved.placement = placement.clone();
+        prov.record("/multigatewayPlacement", source("multigatewayPlacement"));
+    }
 }
 
 /// The shard injected into a table group that lists none: with cells,
