@@ -2,19 +2,13 @@
 //! and Services, and the cluster-wide gateway Services
 //! (upstream's `pkg/cluster-handler/controller/multigrescluster`).
 
-use std::collections::BTreeMap;
-
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
-use k8s_openapi::api::core::v1::{
-    Container, PodSpec, PodTemplateSpec, Service, ServiceSpec, Volume, VolumeMount,
-};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::api::core::v1::{Container, Volume};
 
 use super::otel::Otel;
-use super::topo::{pull_policy, pull_secrets};
+use super::topo::pull_policy;
 use super::{
-    Built, built, env, internal_tls_args, internal_tls_name, meta, mount, named_service_port,
-    numbered_service_port, probes, secret_volume, selector, tcp_port,
+    Built, ComponentContainer, ComponentDeployment, ComponentVolumes, cluster_ip_service, env,
+    named_service_port, numbered_service_port, probes, tcp_port,
 };
 use crate::api::cluster::{ClusterImages, ExternalAdminWebConfig, ExternalGatewayConfig};
 use crate::api::common::{
@@ -70,51 +64,30 @@ fn component_labels(cluster: &str, component: &str) -> Labels {
     )
 }
 
-/// A Deployment with one container and the usual pod template.
-struct DeploymentParts<'a> {
+/// A Deployment of an admin component, placed by its spec and placement.
+/// Its pods keep the user's annotations as they are: they are not scraped.
+fn admin_deployment(
+    parts: &ClusterParts<'_>,
     name: String,
-    namespace: &'a str,
-    labels: Labels,
-    spec: &'a StatelessSpec,
-    tolerations: Option<&'a PodPlacementSpec>,
+    labels: &Labels,
+    (spec, placement): (&StatelessSpec, Option<&PodPlacementSpec>),
     container: Container,
     volumes: Vec<Volume>,
-    pull: &'a crate::api::common::PullSettings,
-}
-
-fn deployment(parts: DeploymentParts<'_>) -> Built {
-    let metadata = meta(&parts.name, parts.namespace, parts.labels.clone());
-    let pod_labels = labels::merge(&parts.labels, &parts.spec.pod_labels);
-    let annotations =
-        (!parts.spec.pod_annotations.is_empty()).then(|| parts.spec.pod_annotations.clone());
-    let deployment = Deployment {
-        metadata: metadata.clone(),
-        spec: Some(DeploymentSpec {
-            replicas: Some(parts.spec.replicas.unwrap_or(1)),
-            selector: selector(&parts.labels),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(pod_labels),
-                    annotations,
-                    ..Default::default()
-                }),
-                spec: Some(PodSpec {
-                    image_pull_secrets: pull_secrets(parts.pull),
-                    affinity: parts.spec.affinity.clone(),
-                    tolerations: parts
-                        .tolerations
-                        .map(|p| p.tolerations.clone())
-                        .filter(|t| !t.is_empty()),
-                    containers: vec![parts.container],
-                    volumes: (!parts.volumes.is_empty()).then_some(parts.volumes),
-                    ..Default::default()
-                }),
-            },
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    built(&deployment, &metadata)
+) -> Built {
+    ComponentDeployment {
+        name,
+        namespace: parts.namespace,
+        labels: labels.clone(),
+        selector: labels::selector(labels),
+        spec,
+        pod_annotations: (!spec.pod_annotations.is_empty()).then(|| spec.pod_annotations.clone()),
+        node_selector: None,
+        placement,
+        pull: &parts.images.pull,
+        container,
+        volumes,
+    }
+    .build()
 }
 
 fn multiadmin(parts: &ClusterParts<'_>, names: &ClusterNames<'_>) -> Vec<Built> {
@@ -133,48 +106,39 @@ fn multiadmin(parts: &ClusterParts<'_>, names: &ClusterNames<'_>) -> Vec<Built> 
         "--pprof-http=true".into(),
         format!("--log-level={}", log_level(parts.log_levels.multiadmin)),
     ];
-    let mut volumes = Vec::new();
-    let mut mounts: Vec<VolumeMount> = Vec::new();
-    if let (Some(volume), Some(otel_mount)) = (parts.otel.volume(), parts.otel.mount()) {
-        volumes.push(volume);
-        mounts.push(otel_mount);
-    }
+    let mut volumes = ComponentVolumes::new(&parts.otel);
     if parts.internal_tls {
-        const DIR: &str = "/etc/multiadmin/tls";
-        volumes.push(secret_volume(
+        args.extend(volumes.add_internal_tls(
             "tls-certs",
-            &internal_tls_name("multiadmin", parts.name, parts.namespace),
+            "/etc/multiadmin/tls",
+            "multiadmin",
+            parts.name,
+            parts.namespace,
         ));
-        mounts.push(mount("tls-certs", DIR, true));
-        args.extend(internal_tls_args(DIR, parts.name, parts.namespace));
     }
-    let mut container = Container {
-        name: "multiadmin".into(),
+    let mut container = ComponentContainer {
+        name: "multiadmin",
         image: parts.images.multiadmin.clone(),
-        image_pull_policy: pull_policy(&parts.images.pull),
-        command: Some(vec!["/multigres/bin/multiadmin".into()]),
-        args: Some(args),
-        ports: Some(vec![
-            tcp_port("http", MULTIADMIN_HTTP),
-            tcp_port("grpc", MULTIADMIN_GRPC),
-        ]),
-        resources: parts.multiadmin.resources.clone(),
-        env: Some(parts.otel.env(None)).filter(|e| !e.is_empty()),
-        volume_mounts: (!mounts.is_empty()).then_some(mounts),
-        ..Default::default()
-    };
-    probes(&mut container, MULTIADMIN_HTTP, "/ready", "/live", "/ready");
-    let deployment = deployment(DeploymentParts {
-        name: names.multiadmin(),
-        namespace: parts.namespace,
-        labels: labels.clone(),
-        spec: parts.multiadmin,
-        tolerations: parts.multiadmin_placement,
-        container,
-        volumes,
         pull: &parts.images.pull,
-    });
-    let service = service(
+        args,
+        http: MULTIADMIN_HTTP,
+        grpc: MULTIADMIN_GRPC,
+        more_ports: Vec::new(),
+        resources: parts.multiadmin.resources.clone(),
+        env: parts.otel.env(None),
+        mounts: volumes.mounts,
+    }
+    .build();
+    container.command = Some(vec!["/multigres/bin/multiadmin".into()]);
+    let deployment = admin_deployment(
+        parts,
+        names.multiadmin(),
+        &labels,
+        (parts.multiadmin, parts.multiadmin_placement),
+        container,
+        volumes.volumes,
+    );
+    let service = cluster_ip_service(
         names.multiadmin(),
         parts.namespace,
         &labels,
@@ -210,21 +174,19 @@ fn multiadmin_web(parts: &ClusterParts<'_>, names: &ClusterNames<'_>) -> Vec<Bui
         ..Default::default()
     };
     probes(&mut container, MULTIADMIN_WEB_HTTP, "/", "/", "/");
-    let deployment = deployment(DeploymentParts {
-        name: names.multiadmin_web(),
-        namespace: parts.namespace,
-        labels: labels.clone(),
-        spec: parts.multiadmin_web,
-        tolerations: None,
+    let deployment = admin_deployment(
+        parts,
+        names.multiadmin_web(),
+        &labels,
+        (parts.multiadmin_web, None),
         container,
-        volumes: Vec::new(),
-        pull: &parts.images.pull,
-    });
+        Vec::new(),
+    );
     let exposure = parts
         .external_admin_web
         .filter(|e| e.enabled)
         .map(|e| (&e.external_ips, &e.annotations));
-    let service = service(
+    let service = cluster_ip_service(
         names.multiadmin_web(),
         parts.namespace,
         &labels,
@@ -247,7 +209,7 @@ fn gateway_services(parts: &ClusterParts<'_>, names: &ClusterNames<'_>) -> Vec<B
         .filter(|e| e.enabled)
         .map(|e| (&e.external_ips, &e.annotations));
     vec![
-        service(
+        cluster_ip_service(
             names.global_gateway_service(),
             parts.namespace,
             &labels,
@@ -255,7 +217,7 @@ fn gateway_services(parts: &ClusterParts<'_>, names: &ClusterNames<'_>) -> Vec<B
             vec![named_service_port("postgres", GATEWAY_PG)],
             exposure,
         ),
-        service(
+        cluster_ip_service(
             names.global_gateway_replica_service(),
             parts.namespace,
             &labels,
@@ -264,35 +226,4 @@ fn gateway_services(parts: &ClusterParts<'_>, names: &ClusterNames<'_>) -> Vec<B
             None,
         ),
     ]
-}
-
-/// A ClusterIP Service, with external IPs and annotations when exposed.
-fn service(
-    name: String,
-    namespace: &str,
-    labels: &Labels,
-    selector: Labels,
-    ports: Vec<k8s_openapi::api::core::v1::ServicePort>,
-    exposure: Option<(&Vec<String>, &BTreeMap<String, String>)>,
-) -> Built {
-    let mut metadata = meta(name, namespace, labels.clone());
-    if let Some((_, annotations)) = exposure
-        && !annotations.is_empty()
-    {
-        metadata.annotations = Some(annotations.clone());
-    }
-    let service = Service {
-        metadata: metadata.clone(),
-        spec: Some(ServiceSpec {
-            type_: Some("ClusterIP".into()),
-            ports: Some(ports),
-            selector: Some(selector),
-            external_ips: exposure
-                .map(|(ips, _)| ips.clone())
-                .filter(|ips| !ips.is_empty()),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    built(&service, &metadata)
 }

@@ -1,19 +1,15 @@
 //! A cell's gateway: Deployment and Service (upstream's cell controller,
 //! `pkg/resource-handler/controller/cell`).
 
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
-use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec, Service, ServiceSpec};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
-
 use super::certificates::PUBLIC_SECRET;
 use super::cluster::{GATEWAY_PG, GATEWAY_PG_REPLICA, log_level};
 use super::otel::{Otel, Resource};
-use super::topo::{pull_policy, pull_secrets};
 use super::{
-    Built, built, internal_tls_args, internal_tls_name, meta, mount, named_service_port,
-    node_selector, pod_annotations, probes, secret_volume, tcp_port,
+    Built, ComponentContainer, ComponentDeployment, ComponentVolumes, cluster_ip_service,
+    cluster_of, named_service_port, node_selector, pod_annotations, project_of, tcp_port,
 };
 use crate::api::Cell;
+use crate::api::children::CellSpec;
 use crate::labels::{self, Labels};
 use crate::names::ClusterNames;
 use crate::units::duration;
@@ -26,17 +22,10 @@ pub fn build(
     fallback_otel: &std::collections::BTreeMap<String, String>,
 ) -> Vec<Built> {
     let spec = &cell.spec;
-    let own = cell.metadata.labels.clone().unwrap_or_default();
-    let cluster = own.get(labels::CLUSTER).cloned().unwrap_or_default();
+    let cluster = cluster_of(&cell.metadata);
     let namespace = cell.metadata.namespace.clone().unwrap_or_default();
     let names = ClusterNames::new(&cluster, &namespace);
-    let project = cell
-        .metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(labels::PROJECT_REF))
-        .cloned()
-        .unwrap_or_else(|| cluster.clone());
+    let project = project_of(&cell.metadata, &cluster);
 
     // Upstream's labels, which the immutable selector is drawn from.
     let mut upstream_labels = labels::with(
@@ -57,6 +46,87 @@ pub fn build(
         config: spec.observability.as_ref(),
         fallback: fallback_otel,
     };
+    let mut args = gateway_args(spec);
+    let mut volumes = ComponentVolumes::new(&otel);
+    if spec.internal_tls.as_ref().and_then(|t| t.enabled) == Some(true) {
+        args.extend(volumes.add_internal_tls(
+            "tls-certs-internal",
+            "/etc/multigateway/tls-internal",
+            "multigateway",
+            &cluster,
+            &namespace,
+        ));
+    }
+    if spec
+        .cert_common_name
+        .as_deref()
+        .is_some_and(|cn| !cn.is_empty())
+    {
+        const DIR: &str = "/etc/multigateway/tls";
+        volumes.add_secret("tls-certs", PUBLIC_SECRET, DIR);
+        args.extend([
+            "--pg-tls-cert-file".into(),
+            format!("{DIR}/tls.crt"),
+            "--pg-tls-key-file".into(),
+            format!("{DIR}/tls.key"),
+        ]);
+    }
+
+    let stateless = &spec.multigateway.stateless;
+    let resource = Resource {
+        project: &project,
+        cluster: &cluster,
+        component: "multigateway",
+    };
+    let container = ComponentContainer {
+        name: "multigateway",
+        image: Some(spec.images.multigateway.clone()),
+        pull: &spec.images.pull,
+        args,
+        http: HTTP,
+        grpc: GRPC,
+        more_ports: vec![
+            tcp_port("postgres", GATEWAY_PG),
+            tcp_port("pg-replica", GATEWAY_PG_REPLICA),
+        ],
+        resources: stateless.resources.clone(),
+        env: otel.env(Some(resource)),
+        mounts: volumes.mounts,
+    }
+    .build();
+    let deployment = ComponentDeployment {
+        name: names.gateway_deployment(&spec.name),
+        namespace: &namespace,
+        labels: object_labels.clone(),
+        selector: selector_labels.clone(),
+        spec: stateless,
+        pod_annotations: Some(pod_annotations(&stateless.pod_annotations, &project)),
+        node_selector: node_selector(spec.zone_id.as_deref(), spec.region.as_deref()),
+        placement: spec.multigateway_placement.as_ref(),
+        pull: &spec.images.pull,
+        container,
+        volumes: volumes.volumes,
+    }
+    .build();
+    let service = cluster_ip_service(
+        names.gateway_service(&spec.name),
+        &namespace,
+        &object_labels,
+        selector_labels,
+        // Upstream leaves out the replica port (its quirk §8.27).
+        vec![
+            named_service_port("http", HTTP),
+            named_service_port("grpc", GRPC),
+            named_service_port("postgres", GATEWAY_PG),
+            named_service_port("pg-replica", GATEWAY_PG_REPLICA),
+        ],
+        None,
+    );
+    vec![deployment, service]
+}
+
+/// The gateway's flags, before those of its certificates.
+fn gateway_args(spec: &CellSpec) -> Vec<String> {
     let mut args: Vec<String> = [
         ("--http-port", HTTP.to_string()),
         ("--grpc-port", GRPC.to_string()),
@@ -107,117 +177,5 @@ pub fn build(
             }
         }
     }
-
-    let mut volumes = Vec::new();
-    let mut mounts = Vec::new();
-    if let (Some(volume), Some(otel_mount)) = (otel.volume(), otel.mount()) {
-        volumes.push(volume);
-        mounts.push(otel_mount);
-    }
-    if spec.internal_tls.as_ref().and_then(|t| t.enabled) == Some(true) {
-        const DIR: &str = "/etc/multigateway/tls-internal";
-        volumes.push(secret_volume(
-            "tls-certs-internal",
-            &internal_tls_name("multigateway", &cluster, &namespace),
-        ));
-        mounts.push(mount("tls-certs-internal", DIR, true));
-        args.extend(internal_tls_args(DIR, &cluster, &namespace));
-    }
-    if spec
-        .cert_common_name
-        .as_deref()
-        .is_some_and(|cn| !cn.is_empty())
-    {
-        const DIR: &str = "/etc/multigateway/tls";
-        volumes.push(secret_volume("tls-certs", PUBLIC_SECRET));
-        mounts.push(mount("tls-certs", DIR, true));
-        args.extend([
-            "--pg-tls-cert-file".into(),
-            format!("{DIR}/tls.crt"),
-            "--pg-tls-key-file".into(),
-            format!("{DIR}/tls.key"),
-        ]);
-    }
-
-    let stateless = &spec.multigateway.stateless;
-    let resource = Resource {
-        project: &project,
-        cluster: &cluster,
-        component: "multigateway",
-    };
-    let mut container = Container {
-        name: "multigateway".into(),
-        image: Some(spec.images.multigateway.clone()),
-        image_pull_policy: pull_policy(&spec.images.pull),
-        args: Some(args),
-        ports: Some(vec![
-            tcp_port("http", HTTP),
-            tcp_port("grpc", GRPC),
-            tcp_port("postgres", GATEWAY_PG),
-            tcp_port("pg-replica", GATEWAY_PG_REPLICA),
-        ]),
-        resources: stateless.resources.clone(),
-        env: Some(otel.env(Some(resource))).filter(|e| !e.is_empty()),
-        volume_mounts: (!mounts.is_empty()).then_some(mounts),
-        ..Default::default()
-    };
-    probes(&mut container, HTTP, "/ready", "/live", "/ready");
-
-    let name = names.gateway_deployment(&spec.name);
-    let metadata = meta(&name, &namespace, object_labels.clone());
-    let deployment = Deployment {
-        metadata: metadata.clone(),
-        spec: Some(DeploymentSpec {
-            replicas: Some(stateless.replicas.unwrap_or(1)),
-            selector: LabelSelector {
-                match_labels: Some(selector_labels.clone()),
-                ..Default::default()
-            },
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(labels::merge(&object_labels, &stateless.pod_labels)),
-                    annotations: Some(pod_annotations(&stateless.pod_annotations, &project)),
-                    ..Default::default()
-                }),
-                spec: Some(PodSpec {
-                    affinity: stateless.affinity.clone(),
-                    tolerations: spec
-                        .multigateway_placement
-                        .as_ref()
-                        .map(|p| p.tolerations.clone())
-                        .filter(|t| !t.is_empty()),
-                    node_selector: node_selector(spec.zone_id.as_deref(), spec.region.as_deref()),
-                    image_pull_secrets: pull_secrets(&spec.images.pull),
-                    containers: vec![container],
-                    volumes: (!volumes.is_empty()).then_some(volumes),
-                    ..Default::default()
-                }),
-            },
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-
-    let service_name = names.gateway_service(&spec.name);
-    let service_meta = meta(&service_name, &namespace, object_labels);
-    let service = Service {
-        metadata: service_meta.clone(),
-        spec: Some(ServiceSpec {
-            type_: Some("ClusterIP".into()),
-            // Upstream leaves out the replica port (its quirk §8.27).
-            ports: Some(vec![
-                named_service_port("http", HTTP),
-                named_service_port("grpc", GRPC),
-                named_service_port("postgres", GATEWAY_PG),
-                named_service_port("pg-replica", GATEWAY_PG_REPLICA),
-            ]),
-            selector: Some(selector_labels),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    vec![
-        built(&deployment, &metadata),
-        built(&service, &service_meta),
-    ]
+    args
 }

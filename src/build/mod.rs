@@ -17,14 +17,20 @@ pub mod topo;
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, EnvVar, HTTPGetAction, Probe, ServicePort, Volume, VolumeMount,
+    Container, ContainerPort, EnvVar, HTTPGetAction, PersistentVolumeClaim,
+    PersistentVolumeClaimSpec, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, Service,
+    ServicePort, ServiceSpec, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
 use serde_json::Value;
 
+use self::otel::Otel;
+use self::topo::{access_modes, pull_policy, pull_secrets, storage_request};
+use crate::api::common::{PodPlacementSpec, PullSettings, StatelessSpec, StorageSpec};
 use crate::labels::{self, Labels};
 
 /// A built object, ready to emit.
@@ -54,6 +60,26 @@ pub fn built<T: Serialize + k8s_openapi::Resource>(object: &T, metadata: &Object
     }
 }
 
+/// The cluster a child object belongs to: its `multigres.com/cluster` label.
+pub fn cluster_of(metadata: &ObjectMeta) -> String {
+    metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(labels::CLUSTER))
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The project of a child object: its project annotation, else its cluster.
+pub fn project_of(metadata: &ObjectMeta, cluster: &str) -> String {
+    metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(labels::PROJECT_REF))
+        .cloned()
+        .unwrap_or_else(|| cluster.to_owned())
+}
+
 pub fn meta(name: impl Into<String>, namespace: &str, labels: Labels) -> ObjectMeta {
     ObjectMeta {
         name: Some(name.into()),
@@ -81,21 +107,19 @@ pub fn tcp_port(name: &str, port: i32) -> ContainerPort {
 
 /// A Service port whose target is the container port of the same name.
 pub fn named_service_port(name: &str, port: i32) -> ServicePort {
-    ServicePort {
-        name: Some(name.into()),
-        port,
-        target_port: Some(IntOrString::String(name.into())),
-        protocol: Some("TCP".into()),
-        ..Default::default()
-    }
+    service_port(name, port, IntOrString::String(name.into()))
 }
 
 /// A Service port whose target is a port number.
 pub fn numbered_service_port(name: &str, port: i32) -> ServicePort {
+    service_port(name, port, IntOrString::Int(port))
+}
+
+fn service_port(name: &str, port: i32, target: IntOrString) -> ServicePort {
     ServicePort {
         name: Some(name.into()),
         port,
-        target_port: Some(IntOrString::Int(port)),
+        target_port: Some(target),
         protocol: Some("TCP".into()),
         ..Default::default()
     }
@@ -236,4 +260,187 @@ pub fn keep_annotations(annotations: &mut BTreeMap<String, String>) {
         "kustomize.toolkit.fluxcd.io/prune".into(),
         "disabled".into(),
     );
+}
+
+/// The volumes of a stateless component (multiadmin, multiorch,
+/// multigateway) and where its container mounts them, all read-only.
+#[derive(Default)]
+pub struct ComponentVolumes {
+    pub volumes: Vec<Volume>,
+    pub mounts: Vec<VolumeMount>,
+}
+
+impl ComponentVolumes {
+    /// Starts with the OpenTelemetry sampling file, when one is configured.
+    pub fn new(otel: &Otel<'_>) -> Self {
+        let mut out = Self::default();
+        if let (Some(volume), Some(otel_mount)) = (otel.volume(), otel.mount()) {
+            out.volumes.push(volume);
+            out.mounts.push(otel_mount);
+        }
+        out
+    }
+
+    /// Mounts Secret `secret` at `dir` as volume `name`.
+    pub fn add_secret(&mut self, name: &str, secret: &str, dir: &str) {
+        self.volumes.push(secret_volume(name, secret));
+        self.mounts.push(mount(name, dir, true));
+    }
+
+    /// Mounts `component`'s internal certificate at `dir` as volume `name`,
+    /// and returns the flags that make the component use it.
+    pub fn add_internal_tls(
+        &mut self,
+        name: &str,
+        dir: &str,
+        component: &str,
+        cluster: &str,
+        namespace: &str,
+    ) -> Vec<String> {
+        self.add_secret(name, &internal_tls_name(component, cluster, namespace), dir);
+        internal_tls_args(dir, cluster, namespace)
+    }
+}
+
+/// The one container of a stateless component that serves HTTP and gRPC
+/// (multiadmin, multiorch, multigateway).
+pub struct ComponentContainer<'a> {
+    pub name: &'a str,
+    pub image: Option<String>,
+    pub pull: &'a PullSettings,
+    pub args: Vec<String>,
+    pub http: i32,
+    pub grpc: i32,
+    /// Ports after the HTTP and gRPC ones.
+    pub more_ports: Vec<ContainerPort>,
+    pub resources: Option<ResourceRequirements>,
+    /// The OpenTelemetry variables, if any.
+    pub env: Vec<EnvVar>,
+    pub mounts: Vec<VolumeMount>,
+}
+
+impl ComponentContainer<'_> {
+    /// The container, probed on its HTTP port: ready at startup and for
+    /// readiness, live for liveness.
+    pub fn build(self) -> Container {
+        let mut ports = vec![tcp_port("http", self.http), tcp_port("grpc", self.grpc)];
+        ports.extend(self.more_ports);
+        let mut container = Container {
+            name: self.name.into(),
+            image: self.image,
+            image_pull_policy: pull_policy(self.pull),
+            args: Some(self.args),
+            ports: Some(ports),
+            resources: self.resources,
+            env: (!self.env.is_empty()).then_some(self.env),
+            volume_mounts: (!self.mounts.is_empty()).then_some(self.mounts),
+            ..Default::default()
+        };
+        probes(&mut container, self.http, "/ready", "/live", "/ready");
+        container
+    }
+}
+
+/// A Deployment of a stateless component: one container, replicas and pod
+/// placement from its [`StatelessSpec`].
+pub struct ComponentDeployment<'a> {
+    pub name: String,
+    pub namespace: &'a str,
+    pub labels: Labels,
+    /// The labels the pods are selected by.
+    pub selector: Labels,
+    pub spec: &'a StatelessSpec,
+    pub pod_annotations: Option<BTreeMap<String, String>>,
+    pub node_selector: Option<BTreeMap<String, String>>,
+    pub placement: Option<&'a PodPlacementSpec>,
+    pub pull: &'a PullSettings,
+    pub container: Container,
+    pub volumes: Vec<Volume>,
+}
+
+impl ComponentDeployment<'_> {
+    pub fn build(self) -> Built {
+        let metadata = meta(&self.name, self.namespace, self.labels.clone());
+        let deployment = Deployment {
+            metadata: metadata.clone(),
+            spec: Some(DeploymentSpec {
+                replicas: Some(self.spec.replicas.unwrap_or(1)),
+                selector: LabelSelector {
+                    match_labels: Some(self.selector),
+                    ..Default::default()
+                },
+                template: PodTemplateSpec {
+                    metadata: Some(ObjectMeta {
+                        labels: Some(labels::merge(&self.labels, &self.spec.pod_labels)),
+                        annotations: self.pod_annotations,
+                        ..Default::default()
+                    }),
+                    spec: Some(PodSpec {
+                        node_selector: self.node_selector,
+                        affinity: self.spec.affinity.clone(),
+                        tolerations: self
+                            .placement
+                            .map(|p| p.tolerations.clone())
+                            .filter(|t| !t.is_empty()),
+                        image_pull_secrets: pull_secrets(self.pull),
+                        containers: vec![self.container],
+                        volumes: (!self.volumes.is_empty()).then_some(self.volumes),
+                        ..Default::default()
+                    }),
+                },
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        built(&deployment, &metadata)
+    }
+}
+
+/// A ClusterIP Service, with external IPs and annotations when exposed.
+pub fn cluster_ip_service(
+    name: String,
+    namespace: &str,
+    labels: &Labels,
+    selector: Labels,
+    ports: Vec<ServicePort>,
+    exposure: Option<(&Vec<String>, &BTreeMap<String, String>)>,
+) -> Built {
+    let mut metadata = meta(name, namespace, labels.clone());
+    if let Some((_, annotations)) = exposure
+        && !annotations.is_empty()
+    {
+        metadata.annotations = Some(annotations.clone());
+    }
+    let service = Service {
+        metadata: metadata.clone(),
+        spec: Some(ServiceSpec {
+            type_: Some("ClusterIP".into()),
+            ports: Some(ports),
+            selector: Some(selector),
+            external_ips: exposure
+                .map(|(ips, _)| ips.clone())
+                .filter(|ips| !ips.is_empty()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    built(&service, &metadata)
+}
+
+/// A PersistentVolumeClaim for `storage`, of `fallback_size` when it names
+/// no size.
+pub fn volume_claim(metadata: ObjectMeta, storage: &StorageSpec, fallback_size: &str) -> Built {
+    let claim = PersistentVolumeClaim {
+        metadata: metadata.clone(),
+        spec: Some(PersistentVolumeClaimSpec {
+            access_modes: Some(access_modes(&storage.access_modes)),
+            storage_class_name: storage.class.clone(),
+            resources: Some(storage_request(
+                storage.size.as_deref().unwrap_or(fallback_size),
+            )),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    built(&claim, &metadata)
 }

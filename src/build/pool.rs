@@ -6,24 +6,26 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Container, EnvVar, EnvVarSource, KeyToPath, PersistentVolumeClaim, PersistentVolumeClaimSpec,
+    ConfigMapVolumeSource, Container, EnvVar, EnvVarSource, KeyToPath,
     PersistentVolumeClaimVolumeSource, Pod, PodSecurityContext, PodSpec, ProjectedVolumeSource,
-    SecretKeySelector, SecretProjection, SecretVolumeSource, SecurityContext, Volume,
+    SecretKeySelector, SecretProjection, SecretVolumeSource, SecurityContext, Volume, VolumeMount,
     VolumeProjection,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
 
 use super::cluster::log_level;
+use super::otel::{Otel, Resource};
 use super::shard::{
     EXPORTER_PORT, POOLER_GRPC, POOLER_HTTP, POSTGRES_PORT, ShardContext, config_map_names,
 };
-use super::topo::{access_modes, pull_policy, pull_secrets, storage_request};
+use super::topo::{pull_policy, pull_secrets};
 use super::{
     Built, built, config_map_volume, empty_dir_volume, env, internal_tls_name, keep_annotations,
-    mount, probes, secret_volume, tcp_port,
+    mount, probes, secret_volume, tcp_port, volume_claim,
 };
 use crate::api::Shard;
+use crate::api::children::ShardSpec;
 use crate::api::common::{BackupConfig, BackupType, PoolSpec, PvcRetention};
 use crate::compile::resolve::merge;
 use crate::labels;
@@ -102,22 +104,8 @@ pub fn build(
         annotations: Some(annotations),
         ..Default::default()
     };
-    let pvc = PersistentVolumeClaim {
-        metadata: metadata.clone(),
-        spec: Some(PersistentVolumeClaimSpec {
-            access_modes: Some(access_modes(&pool.storage.access_modes)),
-            storage_class_name: pool.storage.class.clone(),
-            resources: Some(storage_request(
-                pool.storage
-                    .size
-                    .as_deref()
-                    .unwrap_or(POOL_STORAGE_FALLBACK),
-            )),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    Some([pod_value, built(&pvc, &metadata)])
+    let pvc = volume_claim(metadata, &pool.storage, POOL_STORAGE_FALLBACK);
+    Some([pod_value, pvc])
 }
 
 /// Every runtime object carries these: Argo CD must neither prune them nor
@@ -135,6 +123,20 @@ fn runtime_annotations() -> BTreeMap<String, String> {
     ])
 }
 
+/// What the containers and volumes of one pool pod are drawn from.
+struct PoolPod<'a> {
+    ctx: &'a ShardContext<'a>,
+    spec: &'a ShardSpec,
+    pool: &'a PoolSpec,
+    cell: &'a str,
+    name: &'a str,
+    inputs: &'a PodInputs<'a>,
+    otel: Otel<'a>,
+    superuser: String,
+    /// The Secret of the pgBackRest cipher key, when backups are encrypted.
+    cipher_secret: Option<String>,
+}
+
 fn pod(
     ctx: &ShardContext<'_>,
     pool: &PoolSpec,
@@ -145,290 +147,32 @@ fn pod(
     inputs: &PodInputs<'_>,
 ) -> Pod {
     let spec = &ctx.shard.spec;
-    let backup = spec.backup.as_ref();
-    let internal_tls = ctx.internal_tls();
-    let otel = ctx.otel(inputs.otel_fallback);
-    let superuser = spec
-        .postgres_superuser
-        .clone()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| "postgres".into());
-    let [pg_hba, postgres_config, exporter_queries] = config_map_names(&ctx.name);
-    let encryption = backup
-        .and_then(|b| b.encryption.as_ref())
-        .map(|e| e.secret_name.clone());
-
-    let mut annotations = runtime_annotations();
-    annotations.insert(labels::PROJECT_REF.into(), ctx.project.clone());
-    annotations.insert("prometheus.io/scrape".into(), "true".into());
-    annotations.insert("prometheus.io/port".into(), EXPORTER_PORT.to_string());
-    annotations.insert("prometheus.io/path".into(), "/metrics".into());
-    annotations.insert(CONFIG_HASH.into(), inputs.config_hash.into());
-    annotations.insert(RELOAD_HASH.into(), inputs.reload_hash.into());
-
-    let password_env = |superuser: &str| {
-        vec![
-            env("PGDATA", format!("{PGDATA_DIR}/pg_data")),
-            env("POSTGRES_USER", superuser),
-            env("POSTGRES_PASSWORD_FILE", format!("{PASSWORD_DIR}/password")),
-        ]
+    let parts = PoolPod {
+        ctx,
+        spec,
+        pool,
+        cell,
+        name: pod_name,
+        inputs,
+        otel: ctx.otel(inputs.otel_fallback),
+        superuser: spec
+            .postgres_superuser
+            .clone()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| "postgres".into()),
+        cipher_secret: spec
+            .backup
+            .as_ref()
+            .and_then(|b| b.encryption.as_ref())
+            .map(|e| e.secret_name.clone()),
     };
-    let s3 = s3_env(backup);
-    let data_mounts = || {
-        vec![
-            mount("pgdata", PGDATA_DIR, false),
-            mount("backup-data", "/backups", false),
-            mount("socket-dir", "/var/run/postgresql", false),
-        ]
-    };
-
-    // pgctld, a native sidecar so that it outlives the pooler at shutdown.
-    let mut pgctld_args = vec![
-        "server".to_owned(),
-        format!("--pooler-dir={PGDATA_DIR}"),
-        format!("--grpc-port={PGCTLD_GRPC}"),
-        format!("--pg-port={POSTGRES_PORT}"),
-        "--pg-listen-addresses=*".into(),
-        format!("--log-level={}", log_level(spec.log_levels.pgctld)),
-        format!("--grpc-socket-file={PGDATA_DIR}/pgctld.sock"),
-        "--pg-hba-template=/etc/pgctld/pg_hba_template.conf".into(),
-        format!("--http-port={PGCTLD_HTTP}"),
-    ];
-    if backup.is_some() {
-        pgctld_args.push(format!("--pgbackrest-cert-dir={CERT_DIR}"));
-        pgctld_args.push(format!("--pgbackrest-port={PGBACKREST_PORT}"));
-    }
-    let mut pgctld_env = password_env(&superuser);
-    if let Some(args) = spec.initdb_args.as_deref().filter(|a| !a.is_empty()) {
-        pgctld_env.push(env("POSTGRES_INITDB_ARGS", args));
-    }
-    pgctld_env.push(env(
-        "POSTGRES_INITDB_EXTRA_CONF",
-        "/etc/pgctld/postgres-config/postgresql.conf",
-    ));
-    pgctld_env.extend(s3.clone());
-    pgctld_env.extend(otel.env(Some(super::otel::Resource {
-        project: &ctx.project,
-        cluster: &ctx.cluster,
-        component: "pgctld",
-    })));
-    let mut pgctld_mounts = data_mounts();
-    pgctld_mounts.push(mount("pg-hba-template", "/etc/pgctld", true));
-    pgctld_mounts.push(mount("postgres-password", PASSWORD_DIR, true));
-    pgctld_mounts.push(mount(
-        "postgres-config",
-        "/etc/pgctld/postgres-config",
-        true,
-    ));
-    if backup.is_some() {
-        pgctld_mounts.push(mount("pgbackrest-certs", CERT_DIR, true));
-    }
-    pgctld_mounts.extend(otel.mount());
-    let postgres_image = spec.images.postgres.clone();
-    let mut pgctld = Container {
-        name: "postgres".into(),
-        image: Some(postgres_image.clone()),
-        image_pull_policy: pull_policy(&spec.images.pull),
-        restart_policy: Some("Always".into()),
-        command: Some(vec!["/usr/local/bin/pgctld".into()]),
-        args: Some(pgctld_args),
-        env: Some(pgctld_env),
-        volume_mounts: Some(pgctld_mounts),
-        resources: pool.postgres.resources.clone(),
-        security_context: Some(non_root(
-            pool.postgres.run_as_user,
-            pool.postgres.run_as_group,
-            is_default_image(&postgres_image, crate::images::Component::Postgres),
-        )),
-        ..Default::default()
-    };
-    probes(&mut pgctld, PGCTLD_HTTP, "/live", "/live", "/live");
-
-    let mut pooler_args = vec![
-        "multipooler".to_owned(),
-        format!("--http-port={POOLER_HTTP}"),
-        format!("--grpc-port={POOLER_GRPC}"),
-        format!("--pooler-dir={PGDATA_DIR}"),
-        format!("--socket-file={PGDATA_DIR}/pg_sockets/.s.PGSQL.{POSTGRES_PORT}"),
-        "--service-map=grpc-pooler".into(),
-        format!(
-            "--topo-global-server-addresses={}",
-            spec.global_topo_server.address
-        ),
-        format!("--topo-global-root={}", spec.global_topo_server.root_path),
-        format!("--cell={cell}"),
-        format!("--database={}", spec.database_name),
-        format!("--table-group={}", spec.table_group_name),
-        format!("--shard={}", spec.shard_name),
-        format!("--service-id={}", pooler_service_id(pod_name)),
-        format!("--pgctld-addr=localhost:{PGCTLD_GRPC}"),
-        format!("--pg-port={POSTGRES_PORT}"),
-        "--connpool-global-capacity=40".into(),
-        "--connpool-admin-capacity=5".into(),
-        format!("--log-level={}", log_level(spec.log_levels.multipooler)),
-    ];
-    if backup.is_some() {
-        pooler_args.push(format!("--pgbackrest-cert-file={CERT_DIR}/pgbackrest.crt"));
-        pooler_args.push(format!("--pgbackrest-key-file={CERT_DIR}/pgbackrest.key"));
-        pooler_args.push(format!("--pgbackrest-ca-file={CERT_DIR}/ca.crt"));
-    }
-    if internal_tls {
-        for (flag, file) in [
-            ("--grpc-cert", "tls.crt"),
-            ("--grpc-key", "tls.key"),
-            ("--grpc-ca", "ca.crt"),
-            ("--grpc-server-ca", "ca.crt"),
-        ] {
-            pooler_args.push(flag.into());
-            pooler_args.push(format!("{TLS_DIR}/{file}"));
-        }
-    }
-    if encryption.is_some() {
-        pooler_args.push(format!(
-            "--pgbackrest-cipher-key-file={CIPHER_DIR}/keys.json"
-        ));
-    }
-    let mut pooler_env = password_env(&superuser);
-    pooler_env.extend(s3);
-    pooler_env.extend(otel.env(Some(super::otel::Resource {
-        project: &ctx.project,
-        cluster: &ctx.cluster,
-        component: "multipooler",
-    })));
-    let mut pooler_mounts = data_mounts();
-    pooler_mounts.push(mount("postgres-password", PASSWORD_DIR, true));
-    if backup.is_some() {
-        pooler_mounts.push(mount("pgbackrest-certs", CERT_DIR, true));
-    }
-    if encryption.is_some() {
-        pooler_mounts.push(mount("pgbackrest-cipher", CIPHER_DIR, true));
-    }
-    if internal_tls {
-        pooler_mounts.push(mount("tls-certs", TLS_DIR, true));
-    }
-    pooler_mounts.extend(otel.mount());
-    let pooler_image = spec.images.multipooler.clone();
-    let mut pooler = Container {
-        name: "multipooler".into(),
-        image: Some(pooler_image.clone()),
-        image_pull_policy: pull_policy(&spec.images.pull),
-        args: Some(pooler_args),
-        ports: Some(vec![
-            tcp_port("http", POOLER_HTTP),
-            tcp_port("grpc", POOLER_GRPC),
-            tcp_port("postgres", POSTGRES_PORT),
-        ]),
-        env: Some(pooler_env),
-        volume_mounts: Some(pooler_mounts),
-        resources: pool.multipooler.resources.clone(),
-        security_context: Some(non_root(
-            pool.multipooler.run_as_user.or(pool.postgres.run_as_user),
-            pool.multipooler.run_as_group,
-            is_default_image(&pooler_image, crate::images::Component::Multipooler),
-        )),
-        ..Default::default()
-    };
-    probes(&mut pooler, POOLER_HTTP, "/live", "/live", "/live");
-
-    let exporter = Container {
-        name: "postgres-exporter".into(),
-        image: Some(inputs.exporter_image.into()),
-        image_pull_policy: pull_policy(&spec.images.pull),
-        args: Some(vec![
-            format!("--web.listen-address=:{EXPORTER_PORT}"),
-            "--extend.query-path=/etc/postgres-exporter/queries.yml".into(),
-        ]),
-        ports: Some(vec![tcp_port("metrics", EXPORTER_PORT)]),
-        env: Some(vec![
-            env(
-                "DATA_SOURCE_URI",
-                format!(
-                    "localhost:{POSTGRES_PORT}/postgres?sslmode=disable&connect_timeout=5&options=-c%20statement_timeout%3D8s"
-                ),
-            ),
-            env("DATA_SOURCE_USER", superuser.clone()),
-            env("DATA_SOURCE_PASS_FILE", format!("{PASSWORD_DIR}/password")),
-        ]),
-        volume_mounts: Some(vec![
-            mount("postgres-password", PASSWORD_DIR, true),
-            mount("postgres-exporter-queries", "/etc/postgres-exporter", true),
-        ]),
-        security_context: Some(non_root(
-            Some(DEFAULT_IMAGE_USER),
-            Some(DEFAULT_IMAGE_USER),
-            false,
-        )),
-        ..Default::default()
-    };
-
     let names = ctx.names();
-    let id = ctx.id();
-    let mut volumes = vec![
-        Volume {
-            name: "pgdata".into(),
-            persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
-                claim_name: pvc_name.into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        },
-        match backup.map(|b| b.backup_type) {
-            Some(BackupType::Filesystem) => Volume {
-                name: "backup-data".into(),
-                persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
-                    claim_name: names.backup_pvc(&id),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            },
-            _ => empty_dir_volume("backup-data"),
-        },
-        empty_dir_volume("socket-dir"),
-        config_map_volume("pg-hba-template", &pg_hba),
-        Volume {
-            name: "postgres-password".into(),
-            secret: Some(SecretVolumeSource {
-                secret_name: Some(spec.postgres_password_secret_ref.name.clone()),
-                default_mode: Some(0o444),
-                items: Some(vec![key_to_path(
-                    &spec.postgres_password_secret_ref.key,
-                    "password",
-                )]),
-                ..Default::default()
-            }),
-            ..Default::default()
-        },
-        Volume {
-            name: "postgres-config".into(),
-            config_map: Some(k8s_openapi::api::core::v1::ConfigMapVolumeSource {
-                name: postgres_config,
-                items: Some(vec![key_to_path("postgresql.conf", "postgresql.conf")]),
-                ..Default::default()
-            }),
-            ..Default::default()
-        },
-        config_map_volume("postgres-exporter-queries", &exporter_queries),
-    ];
-    if let Some(backup) = backup {
-        volumes.push(pgbackrest_certs(&ctx.name, backup));
-    }
-    if let Some(secret) = &encryption {
-        volumes.push(secret_volume("pgbackrest-cipher", secret));
-    }
-    if internal_tls {
-        volumes.push(secret_volume(
-            "tls-certs",
-            &internal_tls_name("multipooler", &ctx.cluster, &ctx.namespace),
-        ));
-    }
-    volumes.extend(otel.volume());
-
     Pod {
         metadata: ObjectMeta {
             name: Some(pod_name.into()),
             namespace: Some(ctx.namespace.clone()),
             labels: Some(ctx.pool_labels(pool_name, cell)),
-            annotations: Some(annotations),
+            annotations: Some(parts.annotations()),
             ..Default::default()
         },
         spec: Some(PodSpec {
@@ -438,18 +182,325 @@ fn pod(
             }),
             termination_grace_period_seconds: Some(TERMINATION_GRACE_SECONDS),
             hostname: Some(pod_name.into()),
-            subdomain: Some(names.pool_headless_service(&id, pool_name, cell)),
+            subdomain: Some(names.pool_headless_service(&ctx.id(), pool_name, cell)),
             node_selector: spec.cell_topology_labels.get(cell).cloned(),
             affinity: pool.affinity.clone(),
             tolerations: (!pool.tolerations.is_empty()).then(|| pool.tolerations.clone()),
-            service_account_name: backup
+            service_account_name: parts
+                .backup()
                 .and_then(|b| b.s3.as_ref())
                 .and_then(|s3| s3.service_account_name.clone())
                 .filter(|sa| !sa.is_empty()),
             image_pull_secrets: pull_secrets(&spec.images.pull),
-            init_containers: Some(vec![pgctld]),
-            containers: vec![pooler, exporter],
-            volumes: Some(volumes),
+            init_containers: Some(vec![parts.pgctld()]),
+            containers: vec![parts.multipooler(), parts.exporter()],
+            volumes: Some(parts.volumes(pvc_name)),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// The volumes pgctld and the pooler both mount, read-write.
+fn data_mounts() -> Vec<VolumeMount> {
+    vec![
+        mount("pgdata", PGDATA_DIR, false),
+        mount("backup-data", "/backups", false),
+        mount("socket-dir", "/var/run/postgresql", false),
+    ]
+}
+
+impl PoolPod<'_> {
+    fn backup(&self) -> Option<&BackupConfig> {
+        self.spec.backup.as_ref()
+    }
+
+    /// Runtime annotations, Prometheus scraping of the exporter, and the
+    /// configuration hashes that restart or reload PostgreSQL.
+    fn annotations(&self) -> BTreeMap<String, String> {
+        let mut annotations = runtime_annotations();
+        annotations.insert(labels::PROJECT_REF.into(), self.ctx.project.clone());
+        annotations.insert("prometheus.io/scrape".into(), "true".into());
+        annotations.insert("prometheus.io/port".into(), EXPORTER_PORT.to_string());
+        annotations.insert("prometheus.io/path".into(), "/metrics".into());
+        annotations.insert(CONFIG_HASH.into(), self.inputs.config_hash.into());
+        annotations.insert(RELOAD_HASH.into(), self.inputs.reload_hash.into());
+        annotations
+    }
+
+    /// Where PostgreSQL's data and superuser password are.
+    fn postgres_env(&self) -> Vec<EnvVar> {
+        vec![
+            env("PGDATA", format!("{PGDATA_DIR}/pg_data")),
+            env("POSTGRES_USER", self.superuser.as_str()),
+            env("POSTGRES_PASSWORD_FILE", format!("{PASSWORD_DIR}/password")),
+        ]
+    }
+
+    fn otel_env(&self, component: &str) -> Vec<EnvVar> {
+        self.otel.env(Some(Resource {
+            project: &self.ctx.project,
+            cluster: &self.ctx.cluster,
+            component,
+        }))
+    }
+
+    /// pgctld, which runs PostgreSQL: a native sidecar, so that it outlives
+    /// the pooler at shutdown.
+    fn pgctld(&self) -> Container {
+        let spec = self.spec;
+        let mut vars = self.postgres_env();
+        if let Some(args) = spec.initdb_args.as_deref().filter(|a| !a.is_empty()) {
+            vars.push(env("POSTGRES_INITDB_ARGS", args));
+        }
+        vars.push(env(
+            "POSTGRES_INITDB_EXTRA_CONF",
+            "/etc/pgctld/postgres-config/postgresql.conf",
+        ));
+        vars.extend(s3_env(self.backup()));
+        vars.extend(self.otel_env("pgctld"));
+        let mut mounts = data_mounts();
+        mounts.push(mount("pg-hba-template", "/etc/pgctld", true));
+        mounts.push(mount("postgres-password", PASSWORD_DIR, true));
+        mounts.push(mount(
+            "postgres-config",
+            "/etc/pgctld/postgres-config",
+            true,
+        ));
+        if self.backup().is_some() {
+            mounts.push(mount("pgbackrest-certs", CERT_DIR, true));
+        }
+        mounts.extend(self.otel.mount());
+        let image = spec.images.postgres.clone();
+        let postgres = &self.pool.postgres;
+        let mut container = Container {
+            name: "postgres".into(),
+            image: Some(image.clone()),
+            image_pull_policy: pull_policy(&spec.images.pull),
+            restart_policy: Some("Always".into()),
+            command: Some(vec!["/usr/local/bin/pgctld".into()]),
+            args: Some(self.pgctld_args()),
+            env: Some(vars),
+            volume_mounts: Some(mounts),
+            resources: postgres.resources.clone(),
+            security_context: Some(non_root(
+                postgres.run_as_user,
+                postgres.run_as_group,
+                is_default_image(&image, crate::images::Component::Postgres),
+            )),
+            ..Default::default()
+        };
+        probes(&mut container, PGCTLD_HTTP, "/live", "/live", "/live");
+        container
+    }
+
+    fn pgctld_args(&self) -> Vec<String> {
+        let mut args = vec![
+            "server".to_owned(),
+            format!("--pooler-dir={PGDATA_DIR}"),
+            format!("--grpc-port={PGCTLD_GRPC}"),
+            format!("--pg-port={POSTGRES_PORT}"),
+            "--pg-listen-addresses=*".into(),
+            format!("--log-level={}", log_level(self.spec.log_levels.pgctld)),
+            format!("--grpc-socket-file={PGDATA_DIR}/pgctld.sock"),
+            "--pg-hba-template=/etc/pgctld/pg_hba_template.conf".into(),
+            format!("--http-port={PGCTLD_HTTP}"),
+        ];
+        if self.backup().is_some() {
+            args.push(format!("--pgbackrest-cert-dir={CERT_DIR}"));
+            args.push(format!("--pgbackrest-port={PGBACKREST_PORT}"));
+        }
+        args
+    }
+
+    fn multipooler(&self) -> Container {
+        let spec = self.spec;
+        let internal_tls = self.ctx.internal_tls();
+        let mut vars = self.postgres_env();
+        vars.extend(s3_env(self.backup()));
+        vars.extend(self.otel_env("multipooler"));
+        let mut mounts = data_mounts();
+        mounts.push(mount("postgres-password", PASSWORD_DIR, true));
+        if self.backup().is_some() {
+            mounts.push(mount("pgbackrest-certs", CERT_DIR, true));
+        }
+        if self.cipher_secret.is_some() {
+            mounts.push(mount("pgbackrest-cipher", CIPHER_DIR, true));
+        }
+        if internal_tls {
+            mounts.push(mount("tls-certs", TLS_DIR, true));
+        }
+        mounts.extend(self.otel.mount());
+        let image = spec.images.multipooler.clone();
+        let pool = self.pool;
+        let mut container = Container {
+            name: "multipooler".into(),
+            image: Some(image.clone()),
+            image_pull_policy: pull_policy(&spec.images.pull),
+            args: Some(self.multipooler_args(internal_tls)),
+            ports: Some(vec![
+                tcp_port("http", POOLER_HTTP),
+                tcp_port("grpc", POOLER_GRPC),
+                tcp_port("postgres", POSTGRES_PORT),
+            ]),
+            env: Some(vars),
+            volume_mounts: Some(mounts),
+            resources: pool.multipooler.resources.clone(),
+            security_context: Some(non_root(
+                pool.multipooler.run_as_user.or(pool.postgres.run_as_user),
+                pool.multipooler.run_as_group,
+                is_default_image(&image, crate::images::Component::Multipooler),
+            )),
+            ..Default::default()
+        };
+        probes(&mut container, POOLER_HTTP, "/live", "/live", "/live");
+        container
+    }
+
+    fn multipooler_args(&self, internal_tls: bool) -> Vec<String> {
+        let spec = self.spec;
+        let mut args = vec![
+            "multipooler".to_owned(),
+            format!("--http-port={POOLER_HTTP}"),
+            format!("--grpc-port={POOLER_GRPC}"),
+            format!("--pooler-dir={PGDATA_DIR}"),
+            format!("--socket-file={PGDATA_DIR}/pg_sockets/.s.PGSQL.{POSTGRES_PORT}"),
+            "--service-map=grpc-pooler".into(),
+            format!(
+                "--topo-global-server-addresses={}",
+                spec.global_topo_server.address
+            ),
+            format!("--topo-global-root={}", spec.global_topo_server.root_path),
+            format!("--cell={}", self.cell),
+            format!("--database={}", spec.database_name),
+            format!("--table-group={}", spec.table_group_name),
+            format!("--shard={}", spec.shard_name),
+            format!("--service-id={}", pooler_service_id(self.name)),
+            format!("--pgctld-addr=localhost:{PGCTLD_GRPC}"),
+            format!("--pg-port={POSTGRES_PORT}"),
+            "--connpool-global-capacity=40".into(),
+            "--connpool-admin-capacity=5".into(),
+            format!("--log-level={}", log_level(spec.log_levels.multipooler)),
+        ];
+        if self.backup().is_some() {
+            args.push(format!("--pgbackrest-cert-file={CERT_DIR}/pgbackrest.crt"));
+            args.push(format!("--pgbackrest-key-file={CERT_DIR}/pgbackrest.key"));
+            args.push(format!("--pgbackrest-ca-file={CERT_DIR}/ca.crt"));
+        }
+        if internal_tls {
+            for (flag, file) in [
+                ("--grpc-cert", "tls.crt"),
+                ("--grpc-key", "tls.key"),
+                ("--grpc-ca", "ca.crt"),
+                ("--grpc-server-ca", "ca.crt"),
+            ] {
+                args.push(flag.into());
+                args.push(format!("{TLS_DIR}/{file}"));
+            }
+        }
+        if self.cipher_secret.is_some() {
+            args.push(format!(
+                "--pgbackrest-cipher-key-file={CIPHER_DIR}/keys.json"
+            ));
+        }
+        args
+    }
+
+    fn exporter(&self) -> Container {
+        Container {
+            name: "postgres-exporter".into(),
+            image: Some(self.inputs.exporter_image.into()),
+            image_pull_policy: pull_policy(&self.spec.images.pull),
+            args: Some(vec![
+                format!("--web.listen-address=:{EXPORTER_PORT}"),
+                "--extend.query-path=/etc/postgres-exporter/queries.yml".into(),
+            ]),
+            ports: Some(vec![tcp_port("metrics", EXPORTER_PORT)]),
+            env: Some(vec![
+                env(
+                    "DATA_SOURCE_URI",
+                    format!(
+                        "localhost:{POSTGRES_PORT}/postgres?sslmode=disable&connect_timeout=5&options=-c%20statement_timeout%3D8s"
+                    ),
+                ),
+                env("DATA_SOURCE_USER", self.superuser.clone()),
+                env("DATA_SOURCE_PASS_FILE", format!("{PASSWORD_DIR}/password")),
+            ]),
+            volume_mounts: Some(vec![
+                mount("postgres-password", PASSWORD_DIR, true),
+                mount("postgres-exporter-queries", "/etc/postgres-exporter", true),
+            ]),
+            security_context: Some(non_root(
+                Some(DEFAULT_IMAGE_USER),
+                Some(DEFAULT_IMAGE_USER),
+                false,
+            )),
+            ..Default::default()
+        }
+    }
+
+    fn volumes(&self, pvc_name: &str) -> Vec<Volume> {
+        let ctx = self.ctx;
+        let spec = self.spec;
+        let backup = self.backup();
+        let [pg_hba, postgres_config, exporter_queries] = config_map_names(&ctx.name);
+        let backup_data = match backup.map(|b| b.backup_type) {
+            Some(BackupType::Filesystem) => {
+                claim_volume("backup-data", ctx.names().backup_pvc(&ctx.id()))
+            }
+            _ => empty_dir_volume("backup-data"),
+        };
+        let mut volumes = vec![
+            claim_volume("pgdata", pvc_name.into()),
+            backup_data,
+            empty_dir_volume("socket-dir"),
+            config_map_volume("pg-hba-template", &pg_hba),
+            Volume {
+                name: "postgres-password".into(),
+                secret: Some(SecretVolumeSource {
+                    secret_name: Some(spec.postgres_password_secret_ref.name.clone()),
+                    default_mode: Some(0o444),
+                    items: Some(vec![key_to_path(
+                        &spec.postgres_password_secret_ref.key,
+                        "password",
+                    )]),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            Volume {
+                name: "postgres-config".into(),
+                config_map: Some(ConfigMapVolumeSource {
+                    name: postgres_config,
+                    items: Some(vec![key_to_path("postgresql.conf", "postgresql.conf")]),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            config_map_volume("postgres-exporter-queries", &exporter_queries),
+        ];
+        if let Some(backup) = backup {
+            volumes.push(pgbackrest_certs(&ctx.name, backup));
+        }
+        if let Some(secret) = &self.cipher_secret {
+            volumes.push(secret_volume("pgbackrest-cipher", secret));
+        }
+        if ctx.internal_tls() {
+            volumes.push(secret_volume(
+                "tls-certs",
+                &internal_tls_name("multipooler", &ctx.cluster, &ctx.namespace),
+            ));
+        }
+        volumes.extend(self.otel.volume());
+        volumes
+    }
+}
+
+fn claim_volume(name: &str, claim: String) -> Volume {
+    Volume {
+        name: name.into(),
+        persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+            claim_name: claim,
             ..Default::default()
         }),
         ..Default::default()

@@ -5,21 +5,16 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
-use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSpec,
-    PodTemplateSpec, Service, ServiceSpec,
-};
+use k8s_openapi::api::core::v1::{ConfigMap, Service, ServiceSpec};
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::cluster::log_level;
 use super::otel::{Otel, Resource};
-use super::topo::{access_modes, pull_policy, pull_secrets, storage_request};
 use super::{
-    Built, built, internal_tls_args, internal_tls_name, keep_annotations, meta, mount,
-    named_service_port, pod_annotations, probes, secret_volume, selector, tcp_port,
+    Built, ComponentContainer, ComponentDeployment, ComponentVolumes, built, cluster_ip_service,
+    cluster_of, keep_annotations, meta, named_service_port, pod_annotations, project_of, selector,
+    volume_claim,
 };
 use crate::api::Shard;
 use crate::api::common::{BackupType, PvcRetention};
@@ -54,22 +49,14 @@ pub struct ShardContext<'a> {
 
 impl<'a> ShardContext<'a> {
     pub fn new(shard: &'a Shard) -> Self {
-        let labels = shard.metadata.labels.clone().unwrap_or_default();
-        let cluster = labels.get(labels::CLUSTER).cloned().unwrap_or_default();
-        let project = shard
-            .metadata
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get(labels::PROJECT_REF))
-            .cloned()
-            .unwrap_or_else(|| cluster.clone());
+        let cluster = cluster_of(&shard.metadata);
         Self {
             shard,
             namespace: shard.metadata.namespace.clone().unwrap_or_default(),
             name: shard.metadata.name.clone().unwrap_or_default(),
+            project: project_of(&shard.metadata, &cluster),
             cluster,
-            project,
-            labels,
+            labels: shard.metadata.labels.clone().unwrap_or_default(),
         }
     }
 
@@ -211,20 +198,15 @@ fn multiorch(
         format!("--log-level={}", log_level(spec.log_levels.multiorch)),
     ];
     let otel = ctx.otel(fallback_otel);
-    let mut volumes = Vec::new();
-    let mut mounts = Vec::new();
-    if let (Some(volume), Some(otel_mount)) = (otel.volume(), otel.mount()) {
-        volumes.push(volume);
-        mounts.push(otel_mount);
-    }
+    let mut volumes = ComponentVolumes::new(&otel);
     if ctx.internal_tls() {
-        const DIR: &str = "/etc/multigres/tls";
-        volumes.push(secret_volume(
+        args.extend(volumes.add_internal_tls(
             "tls-certs",
-            &internal_tls_name("multiorch", &ctx.cluster, &ctx.namespace),
+            "/etc/multigres/tls",
+            "multiorch",
+            &ctx.cluster,
+            &ctx.namespace,
         ));
-        mounts.push(mount("tls-certs", DIR, true));
-        args.extend(internal_tls_args(DIR, &ctx.cluster, &ctx.namespace));
     }
     let stateless = &spec.multiorch.stateless;
     let resource = Resource {
@@ -232,74 +214,47 @@ fn multiorch(
         cluster: &ctx.cluster,
         component: "multiorch",
     };
-    let mut container = Container {
-        name: "multiorch".into(),
+    let container = ComponentContainer {
+        name: "multiorch",
         image: Some(spec.images.multiorch.clone()),
-        image_pull_policy: pull_policy(&spec.images.pull),
-        args: Some(args),
-        ports: Some(vec![
-            tcp_port("http", MULTIORCH_HTTP),
-            tcp_port("grpc", MULTIORCH_GRPC),
-        ]),
+        pull: &spec.images.pull,
+        args,
+        http: MULTIORCH_HTTP,
+        grpc: MULTIORCH_GRPC,
+        more_ports: Vec::new(),
         resources: stateless.resources.clone(),
-        env: Some(otel.env(Some(resource))).filter(|e| !e.is_empty()),
-        volume_mounts: (!mounts.is_empty()).then_some(mounts),
-        ..Default::default()
-    };
-    probes(&mut container, MULTIORCH_HTTP, "/ready", "/live", "/ready");
+        env: otel.env(Some(resource)),
+        mounts: volumes.mounts,
+    }
+    .build();
 
     let names = ctx.names();
-    let name = names.multiorch_deployment(&ctx.id(), cell);
-    let metadata = meta(&name, &ctx.namespace, labels.clone());
-    let deployment = Deployment {
-        metadata: metadata.clone(),
-        spec: Some(DeploymentSpec {
-            replicas: Some(stateless.replicas.unwrap_or(1)),
-            selector: selector(&labels),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(labels::merge(&labels, &stateless.pod_labels)),
-                    annotations: Some(pod_annotations(&stateless.pod_annotations, &ctx.project)),
-                    ..Default::default()
-                }),
-                spec: Some(PodSpec {
-                    node_selector: spec.cell_topology_labels.get(cell).cloned(),
-                    affinity: stateless.affinity.clone(),
-                    tolerations: spec
-                        .multiorch
-                        .placement
-                        .as_ref()
-                        .map(|p| p.tolerations.clone())
-                        .filter(|t| !t.is_empty()),
-                    image_pull_secrets: pull_secrets(&spec.images.pull),
-                    containers: vec![container],
-                    volumes: (!volumes.is_empty()).then_some(volumes),
-                    ..Default::default()
-                }),
-            },
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let service_name = names.multiorch_service(&ctx.id(), cell);
-    let service_meta = meta(&service_name, &ctx.namespace, labels.clone());
-    let service = Service {
-        metadata: service_meta.clone(),
-        spec: Some(ServiceSpec {
-            type_: Some("ClusterIP".into()),
-            ports: Some(vec![
-                named_service_port("http", MULTIORCH_HTTP),
-                named_service_port("grpc", MULTIORCH_GRPC),
-            ]),
-            selector: Some(labels::selector(&labels)),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    vec![
-        built(&deployment, &metadata),
-        built(&service, &service_meta),
-    ]
+    let deployment = ComponentDeployment {
+        name: names.multiorch_deployment(&ctx.id(), cell),
+        namespace: &ctx.namespace,
+        labels: labels.clone(),
+        selector: labels::selector(&labels),
+        spec: stateless,
+        pod_annotations: Some(pod_annotations(&stateless.pod_annotations, &ctx.project)),
+        node_selector: spec.cell_topology_labels.get(cell).cloned(),
+        placement: spec.multiorch.placement.as_ref(),
+        pull: &spec.images.pull,
+        container,
+        volumes: volumes.volumes,
+    }
+    .build();
+    let service = cluster_ip_service(
+        names.multiorch_service(&ctx.id(), cell),
+        &ctx.namespace,
+        &labels,
+        labels::selector(&labels),
+        vec![
+            named_service_port("http", MULTIORCH_HTTP),
+            named_service_port("grpc", MULTIORCH_GRPC),
+        ],
+        None,
+    );
+    vec![deployment, service]
 }
 
 /// `<shard>-pg-hba`, `<shard>-postgres-config`, `<shard>-exporter-queries`.
@@ -374,19 +329,7 @@ fn backup_volume(ctx: &ShardContext<'_>) -> Option<Built> {
         keep_annotations(&mut annotations);
         metadata.annotations = Some(annotations);
     }
-    let pvc = PersistentVolumeClaim {
-        metadata: metadata.clone(),
-        spec: Some(PersistentVolumeClaimSpec {
-            access_modes: Some(access_modes(&storage.access_modes)),
-            storage_class_name: storage.class.clone(),
-            resources: Some(storage_request(
-                storage.size.as_deref().unwrap_or(BACKUP_STORAGE_FALLBACK),
-            )),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    Some(built(&pvc, &metadata))
+    Some(volume_claim(metadata, &storage, BACKUP_STORAGE_FALLBACK))
 }
 
 fn pool_disruption_budget(ctx: &ShardContext<'_>, pool: &str, cell: &str) -> Built {

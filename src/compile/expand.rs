@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::provenance::{Provenance, Source};
-use super::resolve::{ClusterResolved, TableGroupResolved, merge};
+use super::resolve::{ClusterResolved, Settings, ShardResolved, TableGroupResolved, merge};
 use crate::api::children::*;
 use crate::api::common::*;
 use crate::api::{API_VERSION, Kind};
@@ -297,29 +297,58 @@ fn table_group_objects(
     (topo_ref, topo_source): &(GlobalTopoServerRef, Source),
 ) -> Vec<Generated> {
     let settings = &resolved.settings;
-    let images = ShardImages {
-        pull: settings.images.pull.clone(),
-        multiorch: settings.images.multiorch.clone().unwrap_or_default(),
-        multipooler: settings.images.multipooler.clone().unwrap_or_default(),
-        postgres: settings.images.postgres.clone().unwrap_or_default(),
+    let shared = TableGroupShared {
+        meta,
+        names,
+        settings,
+        tg,
+        topo_ref,
+        topo_source,
+        images: ShardImages {
+            pull: settings.images.pull.clone(),
+            multiorch: settings.images.multiorch.clone().unwrap_or_default(),
+            multipooler: settings.images.multipooler.clone().unwrap_or_default(),
+            postgres: settings.images.postgres.clone().unwrap_or_default(),
+        },
+        cell_topology_labels: resolved
+            .cells
+            .iter()
+            .filter_map(|c| {
+                labels::cell_topology(c.zone_id.as_deref(), c.region.as_deref())
+                    .map(|l| (c.name.clone(), l))
+            })
+            .collect(),
     };
-    let cell_topology_labels: BTreeMap<String, BTreeMap<String, String>> = resolved
-        .cells
-        .iter()
-        .filter_map(|c| {
-            labels::cell_topology(c.zone_id.as_deref(), c.region.as_deref())
-                .map(|l| (c.name.clone(), l))
-        })
-        .collect();
-    let shared_prov = |prov: &mut Provenance| {
-        prov.record("/spec/globalTopoServer", topo_source.clone());
+    let mut out = vec![shared.table_group()];
+    out.extend(tg.shards.iter().map(|shard| shared.shard(shard)));
+    out
+}
+
+/// What a TableGroup and its Shards are generated from.
+struct TableGroupShared<'a> {
+    meta: &'a ClusterMeta<'a>,
+    names: &'a ClusterNames<'a>,
+    settings: &'a Settings,
+    tg: &'a TableGroupResolved,
+    topo_ref: &'a GlobalTopoServerRef,
+    topo_source: &'a Source,
+    images: ShardImages,
+    cell_topology_labels: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl TableGroupShared<'_> {
+    /// The provenance of the fields both objects take from the cluster and
+    /// the table group.
+    fn shared_provenance(&self) -> Provenance {
+        let mut prov = Provenance::default();
+        prov.record("/spec/globalTopoServer", self.topo_source.clone());
         prov.record(
             "/spec/cellTopologyLabels",
             Source::derived("the zoneId or region of each cell"),
         );
         mount_settings(
-            prov,
-            settings,
+            &mut prov,
+            self.settings,
             &[
                 "logLevels",
                 "observability",
@@ -339,7 +368,7 @@ fn table_group_objects(
             let target = format!("/images/{field}");
             prov.record(
                 &format!("/spec{target}"),
-                settings_source(settings, &target),
+                settings_source(self.settings, &target),
             );
         }
         for (field, at) in [
@@ -347,67 +376,67 @@ fn table_group_objects(
             ("tableGroupName", "/tableGroupName"),
             ("durabilityPolicy", "/durabilityPolicy"),
         ] {
-            if let Some(source) = tg.prov.lookup(at) {
+            if let Some(source) = self.tg.prov.lookup(at) {
                 prov.record(&format!("/spec/{field}"), source);
             }
         }
-    };
-    let durability = Some(tg.durability_policy.clone());
-    let superuser = Some(settings.postgres_superuser.clone());
-    let secret_ref = settings.postgres_password_secret_ref.clone();
+        prov
+    }
 
-    let mut tg_prov = Provenance::default();
-    shared_prov(&mut tg_prov);
-    for field in ["default", "pvcDeletionPolicy", "backup"] {
-        if let Some(source) = tg.prov.lookup(&format!("/{field}")) {
-            tg_prov.record(&format!("/spec/{field}"), source);
+    fn table_group(&self) -> Generated {
+        let (meta, tg, settings) = (self.meta, self.tg, self.settings);
+        let mut tg_prov = self.shared_provenance();
+        for field in ["default", "pvcDeletionPolicy", "backup"] {
+            if let Some(source) = tg.prov.lookup(&format!("/{field}")) {
+                tg_prov.record(&format!("/spec/{field}"), source);
+            }
         }
+        for (i, shard) in tg.shards.iter().enumerate() {
+            tg_prov.mount(&format!("/spec/shards/{i}"), &shard.prov);
+        }
+        let tg_spec = TableGroupSpec {
+            database_name: tg.database.clone(),
+            table_group_name: tg.name.clone(),
+            default: tg.default,
+            images: self.images.clone(),
+            global_topo_server: self.topo_ref.clone(),
+            shards: tg.shards.iter().map(|s| s.spec.clone()).collect(),
+            pvc_deletion_policy: tg.pvc_deletion_policy.clone(),
+            internal_tls: settings.internal_tls.clone(),
+            observability: settings.observability.clone(),
+            log_levels: settings.log_levels.clone(),
+            backup: tg.backup.clone(),
+            cell_topology_labels: self.cell_topology_labels.clone(),
+            topology_pruning: Some(settings.topology_pruning.clone()),
+            durability_policy: Some(tg.durability_policy.clone()),
+            postgres_superuser: Some(settings.postgres_superuser.clone()),
+            postgres_password_secret_ref: settings.postgres_password_secret_ref.clone(),
+        };
+        let tg_labels = labels::with(
+            labels::standard(meta.name, "tablegroup"),
+            &[
+                (labels::CLUSTER, meta.name),
+                (labels::DATABASE, &tg.database),
+                (labels::TABLE_GROUP, &tg.name),
+            ],
+        );
+        object(
+            Kind::TableGroup,
+            metadata(
+                meta,
+                self.names.table_group(&tg.database, &tg.name),
+                tg_labels,
+                true,
+            ),
+            &tg_spec,
+            tg_prov,
+        )
     }
-    for (i, shard) in tg.shards.iter().enumerate() {
-        tg_prov.mount(&format!("/spec/shards/{i}"), &shard.prov);
-    }
-    let tg_spec = TableGroupSpec {
-        database_name: tg.database.clone(),
-        table_group_name: tg.name.clone(),
-        default: tg.default,
-        images: images.clone(),
-        global_topo_server: topo_ref.clone(),
-        shards: tg.shards.iter().map(|s| s.spec.clone()).collect(),
-        pvc_deletion_policy: tg.pvc_deletion_policy.clone(),
-        internal_tls: settings.internal_tls.clone(),
-        observability: settings.observability.clone(),
-        log_levels: settings.log_levels.clone(),
-        backup: tg.backup.clone(),
-        cell_topology_labels: cell_topology_labels.clone(),
-        topology_pruning: Some(settings.topology_pruning.clone()),
-        durability_policy: durability.clone(),
-        postgres_superuser: superuser.clone(),
-        postgres_password_secret_ref: secret_ref.clone(),
-    };
-    let tg_labels = labels::with(
-        labels::standard(meta.name, "tablegroup"),
-        &[
-            (labels::CLUSTER, meta.name),
-            (labels::DATABASE, &tg.database),
-            (labels::TABLE_GROUP, &tg.name),
-        ],
-    );
-    let mut out = vec![object(
-        Kind::TableGroup,
-        metadata(
-            meta,
-            names.table_group(&tg.database, &tg.name),
-            tg_labels,
-            true,
-        ),
-        &tg_spec,
-        tg_prov,
-    )];
 
-    for shard in &tg.shards {
+    fn shard(&self, shard: &ShardResolved) -> Generated {
+        let (meta, tg, settings) = (self.meta, self.tg, self.settings);
         let resolved_shard = &shard.spec;
-        let mut prov = Provenance::default();
-        shared_prov(&mut prov);
+        let mut prov = self.shared_provenance();
         prov.mount("/spec", &shard.prov);
         prov.record(
             "/spec/shardName",
@@ -432,8 +461,8 @@ fn table_group_objects(
             database_name: tg.database.clone(),
             table_group_name: tg.name.clone(),
             shard_name: resolved_shard.name.clone(),
-            images: images.clone(),
-            global_topo_server: topo_ref.clone(),
+            images: self.images.clone(),
+            global_topo_server: self.topo_ref.clone(),
             multiorch: resolved_shard.multiorch.clone(),
             initdb_args: resolved_shard.initdb_args.clone(),
             postgres_config_ref: resolved_shard.postgres_config_ref.clone(),
@@ -447,10 +476,10 @@ fn table_group_objects(
             observability: settings.observability.clone(),
             log_levels: settings.log_levels.clone(),
             topology_pruning: Some(settings.topology_pruning.clone()),
-            durability_policy: durability.clone(),
-            postgres_superuser: superuser.clone(),
-            postgres_password_secret_ref: secret_ref.clone(),
-            cell_topology_labels: cell_topology_labels.clone(),
+            durability_policy: Some(tg.durability_policy.clone()),
+            postgres_superuser: Some(settings.postgres_superuser.clone()),
+            postgres_password_secret_ref: settings.postgres_password_secret_ref.clone(),
+            cell_topology_labels: self.cell_topology_labels.clone(),
             backup: resolved_shard.backup.clone(),
             replicas: Some(replicas),
         };
@@ -468,14 +497,13 @@ fn table_group_objects(
                 (labels::SHARD, &resolved_shard.name),
             ],
         );
-        out.push(object(
+        object(
             Kind::Shard,
-            metadata(meta, names.shard(&id), labels, true),
+            metadata(meta, self.names.shard(&id), labels, true),
             &spec,
             prov,
-        ));
+        )
     }
-    out
 }
 
 /// Mounts cluster settings (`/logLevels`, …) under `/spec`.

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::diagnostics::{self as codes, Diagnostic, Diagnostics, Severity};
-use super::yaml::{self, Document, LimitKind, Limits, Pos};
+use super::yaml::{self, Document, LimitKind, Limits, Pos, Spans};
 use crate::api::{API_VERSION, GROUP, Kind};
 
 /// One input file (or stdin) as raw bytes.
@@ -86,32 +86,39 @@ impl Sources {
         self.files.get(doc.file)?.docs.get(doc.doc)
     }
 
+    /// Asks the spans of `source`'s document about `pointer` inside the
+    /// object; generated objects, which have no document, get the default.
+    fn ask_spans<R: Default>(
+        &self,
+        source: &ObjectSource,
+        pointer: &str,
+        ask: impl FnOnce(&Spans, &str) -> R,
+    ) -> R {
+        self.document(source.doc)
+            .map(|d| ask(&d.spans, &format!("{}{pointer}", source.base)))
+            .unwrap_or_default()
+    }
+
     /// Position of the key (or value) at `pointer` inside the object.
     pub fn key_pos(&self, source: &ObjectSource, pointer: &str) -> Pos {
-        self.document(source.doc)
-            .map(|d| d.spans.key_pos(&format!("{}{pointer}", source.base)))
-            .unwrap_or_default()
+        self.ask_spans(source, pointer, Spans::key_pos)
     }
 
     pub fn value_pos(&self, source: &ObjectSource, pointer: &str) -> Pos {
-        self.document(source.doc)
-            .map(|d| d.spans.value_pos(&format!("{}{pointer}", source.base)))
-            .unwrap_or_default()
+        self.ask_spans(source, pointer, Spans::value_pos)
     }
 
     /// Where to report something about the node at `pointer`
-    /// ([`Spans::node_pos`](super::yaml::Spans::node_pos)).
+    /// ([`Spans::node_pos`]).
     pub fn node_pos(&self, source: &ObjectSource, pointer: &str) -> Pos {
-        self.document(source.doc)
-            .map(|d| d.spans.node_pos(&format!("{}{pointer}", source.base)))
-            .unwrap_or_default()
+        self.ask_spans(source, pointer, Spans::node_pos)
     }
 
     /// Whether the document holds a node at exactly `pointer`.
     pub fn has_node(&self, source: &ObjectSource, pointer: &str) -> bool {
-        self.document(source.doc)
-            .and_then(|d| d.spans.find(&format!("{}{pointer}", source.base)))
-            .is_some_and(|(_, exact)| exact)
+        self.ask_spans(source, pointer, |spans, at| {
+            spans.find(at).is_some_and(|(_, exact)| exact)
+        })
     }
 }
 

@@ -130,37 +130,12 @@ pub fn compile_with_previous(inputs: &[Input], previous: &[Input], options: &Opt
     let kept = run.assign_namespaces(kept);
     run.check_duplicates(&kept);
 
-    let mut templates: Vec<Admitted> = Vec::new();
-    let mut clusters: Vec<Admitted> = Vec::new();
-    for (object, namespace) in &kept {
-        let Some(kind) = object.kind else { continue };
-        if kind.is_child() {
-            continue;
-        }
-        let old = previous_objects.get(&(kind, namespace.clone(), object.name.clone()));
-        let Some(admitted) = run.admit(object, kind, namespace, old) else {
-            continue;
-        };
-        if kind == Kind::MultigresCluster {
-            clusters.push(admitted);
-        } else {
-            templates.push(admitted);
-        }
-    }
+    let (templates, clusters) = run.admit_all(&kept, &previous_objects);
 
     let typed = TypedTemplates::new(&mut run, &templates);
     let mut objects: Vec<Object> = kept
         .iter()
-        .map(|(object, namespace)| Object {
-            api_version: object.api_version.clone(),
-            kind: object.kind_name.clone(),
-            // The namespace the object lands in: its own, else --namespace.
-            namespace: Some(namespace.clone()).filter(|ns| !ns.is_empty()),
-            name: object.name.clone(),
-            value: object.value.clone(),
-            origin: Origin::Input(object.source.clone()),
-            prov: Provenance::default(),
-        })
+        .map(|(object, namespace)| Object::input(object, namespace))
         .collect();
     let config_maps: HashMap<(String, String), (&Value, &ObjectSource)> = kept
         .iter()
@@ -262,64 +237,91 @@ pub fn compile_with_previous(inputs: &[Input], previous: &[Input], options: &Opt
         if over_budget {
             break;
         }
-        for generated in children {
-            objects.push(Object {
-                api_version: crate::api::API_VERSION.into(),
-                kind: generated.kind.name().into(),
-                namespace: Some(generated.namespace),
-                name: generated.name,
-                value: generated.value,
-                origin: Origin::Generated {
-                    cluster: cluster.name.clone(),
-                },
-                prov: generated.prov,
-            });
-        }
-        for object in built.objects.into_iter().chain(built.runtime) {
-            objects.push(Object {
-                api_version: object.api_version.into(),
-                kind: object.kind.into(),
-                namespace: Some(object.namespace),
-                name: object.name,
-                value: object.value,
-                origin: Origin::Generated {
-                    cluster: cluster.name.clone(),
-                },
-                prov: Provenance::default(),
-            });
-        }
+        let from_cluster = |generated| Object::generated(&cluster.name, generated);
+        objects.extend(children.into_iter().map(from_cluster));
+        objects.extend(
+            built
+                .objects
+                .into_iter()
+                .chain(built.runtime)
+                .map(|object| Object::built(&cluster.name, object)),
+        );
     }
     for template in &templates {
-        let label = Who {
-            kind: template.kind,
-            namespace: &template.namespace,
-            name: &template.name,
-        };
-        for finding in validate::template(template.kind, &template.value) {
-            run.report_finding(&template.source, &label, finding);
-        }
+        run.validate_template(template);
     }
     run.check_generated_clashes(&objects);
     if objects.is_empty() && !run.diagnostics.has_errors() {
         // An empty render applied by a GitOps tool would prune everything.
-        run.diagnostics.push(Diagnostic {
-            severity: Severity::Error,
-            code: codes::NOT_AN_OBJECT,
-            message: "the inputs hold no Kubernetes objects".into(),
-            file: inputs
-                .first()
-                .map_or_else(|| "-".into(), |i| i.name.clone()),
-            pos: yaml::Pos { line: 1, col: 1 },
-            field: None,
-            hint: Some("pass the files or directories that hold the cluster".into()),
-            subject: None,
-        });
+        run.diagnostics.push(nothing_to_render(inputs));
     }
     objects.sort_by_cached_key(emit::sort_key);
     Output {
         sources: run.sources,
         objects,
         diagnostics: run.diagnostics.finish(),
+    }
+}
+
+/// The error of inputs that hold no object.
+fn nothing_to_render(inputs: &[Input]) -> Diagnostic {
+    Diagnostic {
+        severity: Severity::Error,
+        code: codes::NOT_AN_OBJECT,
+        message: "the inputs hold no Kubernetes objects".into(),
+        file: inputs
+            .first()
+            .map_or_else(|| "-".into(), |i| i.name.clone()),
+        pos: yaml::Pos { line: 1, col: 1 },
+        field: None,
+        hint: Some("pass the files or directories that hold the cluster".into()),
+        subject: None,
+    }
+}
+
+impl Object {
+    /// An input object, in the namespace it lands in: its own, else
+    /// `--namespace`.
+    fn input(object: &LoadedObject, namespace: &str) -> Self {
+        Self {
+            api_version: object.api_version.clone(),
+            kind: object.kind_name.clone(),
+            namespace: Some(namespace.to_owned()).filter(|ns| !ns.is_empty()),
+            name: object.name.clone(),
+            value: object.value.clone(),
+            origin: Origin::Input(object.source.clone()),
+            prov: Provenance::default(),
+        }
+    }
+
+    /// A child custom resource of `cluster`.
+    fn generated(cluster: &str, generated: expand::Generated) -> Self {
+        Self {
+            api_version: crate::api::API_VERSION.into(),
+            kind: generated.kind.name().into(),
+            namespace: Some(generated.namespace),
+            name: generated.name,
+            value: generated.value,
+            origin: Origin::Generated {
+                cluster: cluster.to_owned(),
+            },
+            prov: generated.prov,
+        }
+    }
+
+    /// A Kubernetes object built for `cluster`'s children.
+    fn built(cluster: &str, object: crate::build::Built) -> Self {
+        Self {
+            api_version: object.api_version.into(),
+            kind: object.kind.into(),
+            namespace: Some(object.namespace),
+            name: object.name,
+            value: object.value,
+            origin: Origin::Generated {
+                cluster: cluster.to_owned(),
+            },
+            prov: Provenance::default(),
+        }
     }
 }
 
@@ -400,6 +402,44 @@ impl Run<'_> {
                 field: finding.path.to_string(),
             }),
         });
+    }
+
+    /// Admits the kept templates and clusters (the child kinds are the
+    /// operator's to write), each against its previous version.
+    fn admit_all(
+        &mut self,
+        kept: &[(LoadedObject, String)],
+        previous: &PreviousObjects,
+    ) -> (Vec<Admitted>, Vec<Admitted>) {
+        let mut templates: Vec<Admitted> = Vec::new();
+        let mut clusters: Vec<Admitted> = Vec::new();
+        for (object, namespace) in kept {
+            let Some(kind) = object.kind else { continue };
+            if kind.is_child() {
+                continue;
+            }
+            let old = previous.get(&(kind, namespace.clone(), object.name.clone()));
+            let Some(admitted) = self.admit(object, kind, namespace, old) else {
+                continue;
+            };
+            if kind == Kind::MultigresCluster {
+                clusters.push(admitted);
+            } else {
+                templates.push(admitted);
+            }
+        }
+        (templates, clusters)
+    }
+
+    fn validate_template(&mut self, template: &Admitted) {
+        let label = Who {
+            kind: template.kind,
+            namespace: &template.namespace,
+            name: &template.name,
+        };
+        for finding in validate::template(template.kind, &template.value) {
+            self.report_finding(&template.source, &label, finding);
+        }
     }
 
     /// Objects an earlier render generated are replaced; a child kind that
@@ -632,42 +672,32 @@ impl TypedTemplates {
 
     /// The templates a cluster in `namespace` can use.
     fn catalog(&self, namespace: &str) -> Catalog<'_> {
-        let mut catalog = Catalog::default();
-        for (ns, name, t, source) in &self.core {
-            if ns == namespace {
-                catalog.core.insert(
-                    name,
-                    Found {
-                        spec: &t.spec,
-                        source,
-                    },
-                );
-            }
+        Catalog {
+            core: in_namespace(&self.core, namespace, |t| &t.spec),
+            cell: in_namespace(&self.cell, namespace, |t| &t.spec),
+            shard: in_namespace(&self.shard, namespace, |t| &t.spec),
         }
-        for (ns, name, t, source) in &self.cell {
-            if ns == namespace {
-                catalog.cell.insert(
-                    name,
-                    Found {
-                        spec: &t.spec,
-                        source,
-                    },
-                );
-            }
-        }
-        for (ns, name, t, source) in &self.shard {
-            if ns == namespace {
-                catalog.shard.insert(
-                    name,
-                    Found {
-                        spec: &t.spec,
-                        source,
-                    },
-                );
-            }
-        }
-        catalog
     }
+}
+
+/// The specs of the templates in `namespace`, by name (the last of a name
+/// wins).
+fn in_namespace<'t, T, S>(
+    templates: &'t [(String, String, T, ObjectSource)],
+    namespace: &str,
+    spec: impl Fn(&'t T) -> &'t S,
+) -> HashMap<&'t str, Found<'t, S>> {
+    templates
+        .iter()
+        .filter(|(ns, ..)| ns == namespace)
+        .map(|(_, name, template, source)| {
+            let found = Found {
+                spec: spec(template),
+                source,
+            };
+            (name.as_str(), found)
+        })
+        .collect()
 }
 
 /// Objects of the previous version by kind, namespace and name.

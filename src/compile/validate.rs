@@ -18,7 +18,7 @@ use super::load::{ObjectSource, did_you_mean};
 use super::path::FieldPath;
 use super::pgconfig;
 use super::provenance::Source;
-use super::resolve::{Catalog, Cluster, ClusterResolved, defaults as d};
+use super::resolve::{Catalog, Cluster, ClusterResolved, ShardResolved, defaults as d};
 use crate::api::cluster::{MultigresCluster, MultigresClusterSpec, ShardConfig};
 use crate::api::common::*;
 use crate::api::{Kind, templates::ShardTemplateSpec};
@@ -442,6 +442,17 @@ fn spec_path() -> FieldPath {
     FieldPath::root().key("spec")
 }
 
+/// `spec.databases[i].tablegroups[j].shards[k]`.
+fn shard_path(i: usize, j: usize, k: usize) -> FieldPath {
+    spec_path()
+        .key("databases")
+        .index(i)
+        .key("tablegroups")
+        .index(j)
+        .key("shards")
+        .index(k)
+}
+
 impl<'a> ClusterValidator<'_, 'a> {
     fn spec(&self) -> &'a MultigresClusterSpec {
         self.cluster.spec
@@ -548,14 +559,7 @@ impl<'a> ClusterValidator<'_, 'a> {
         for (i, db) in self.spec().databases.iter().enumerate() {
             for (j, tg) in db.tablegroups.iter().enumerate() {
                 for (k, shard) in tg.shards.iter().enumerate() {
-                    let path = spec_path()
-                        .key("databases")
-                        .index(i)
-                        .key("tablegroups")
-                        .index(j)
-                        .key("shards")
-                        .index(k);
-                    out.push((path, shard));
+                    out.push((shard_path(i, j, k), shard));
                 }
             }
         }
@@ -723,168 +727,79 @@ impl<'a> ClusterValidator<'_, 'a> {
             .iter()
             .map(|c| c.name.as_str())
             .collect();
-        let shard_default = self.spec().template_defaults.shard_template.clone();
         let mut found = Vec::new();
         for tg in &self.resolved.table_groups {
             for shard in &tg.shards {
-                let name = &shard.spec.name;
-                let shard_path = shard.path.clone().unwrap_or_else(spec_path);
-                let at = |pointer: &str| located(shard.prov.lookup(pointer), source, &shard_path);
-
-                // Pools added by overrides that the template does not have.
-                if let Some(config) = self.shard_config(shard.path.as_ref()) {
-                    let template_name = config
-                        .shard_template
-                        .clone()
-                        .or(shard_default.clone())
-                        .unwrap_or_else(|| d::DEFAULT_TEMPLATE.into());
-                    let template_pools = self
-                        .catalog
-                        .shard
-                        .get(template_name.as_str())
-                        .map(|t| &t.spec.pools);
-                    if let Some(overrides) = &config.overrides {
-                        for pool in overrides.pools.keys() {
-                            if !template_pools.is_some_and(|p| p.contains_key(pool)) {
-                                found.push(
-                                    Finding::warning(
-                                        codes::ORPHAN_POOL_OVERRIDE,
-                                        shard_path.key("overrides").key("pools").key(pool),
-                                        format!(
-                                            "Pool '{pool}' defined in overrides for shard '{name}' does not exist in template '{template_name}'. A new pool will be created."
-                                        ),
-                                    )
-                                    .at_key()
-                                    .hint("check the pool name for typos, or define the pool in the template"),
-                                );
-                            }
-                        }
-                    }
-                }
-
-                if shard.spec.multiorch.cells.is_empty() {
-                    found.push(
-                        Finding::error(codes::NO_CELLS, shard_path.clone(), format!("shard '{name}' matches NO cells (check your cell names or template configuration)"))
-                            .hint("add at least one entry to spec.cells"),
-                    );
-                }
-                for (i, cell) in shard.spec.multiorch.cells.iter().enumerate() {
-                    if !cells.contains(&cell.as_str()) {
-                        found.push(unknown_cell(
-                            at(&format!("/multiorch/cells/{i}")),
-                            format!("shard '{name}' is assigned to non-existent cell '{cell}'"),
-                            &cells,
-                        ));
-                    }
-                }
+                let path = shard.path.clone().unwrap_or_else(spec_path);
+                let orphans = self.orphan_pool_overrides(shard, &path);
+                let mut check = ShardCheck {
+                    shard,
+                    name: &shard.spec.name,
+                    path,
+                    source,
+                    cells: &cells,
+                    policy: tg.durability_policy.as_str(),
+                    found: orphans,
+                };
+                check.multiorch_cells();
                 let mut poolers = 0;
                 for (pool_name, pool) in &shard.spec.pools {
-                    let pool_at = format!("/pools/{pool_name}");
-                    let pool_path = at(&pool_at);
-                    if pool_name.chars().count() > 25 || pool_name.is_empty() {
-                        found.push(Finding::error(codes::INVALID_POOL_NAME, pool_path.clone(), format!("shard '{name}': pool name '{pool_name}' must be between 1 and 25 characters")).at_key());
-                    } else if !is_dns_label(pool_name) {
-                        found.push(Finding::error(codes::INVALID_POOL_NAME, pool_path.clone(), format!(
-                            "shard '{name}': pool name '{pool_name}' is invalid: must consist of lowercase alphanumeric characters or '-', and must start and end with an alphanumeric character"
-                        )).at_key());
-                    }
-                    if pool.cells.is_empty() {
-                        found.push(Finding::error(
-                            codes::NO_CELLS,
-                            pool_path.clone(),
-                            format!("pool '{pool_name}' in shard '{name}' matches NO cells"),
-                        ));
-                    }
-                    for (i, cell) in pool.cells.iter().enumerate() {
-                        if !cells.contains(&cell.as_str()) {
-                            found.push(unknown_cell(at(&format!("{pool_at}/cells/{i}")), format!("pool '{pool_name}' in shard '{name}' is assigned to non-existent cell '{cell}'"), &cells));
-                        }
-                    }
+                    check.pool(pool_name, pool);
                     let replicas = pool.replicas_per_cell.unwrap_or(1);
-                    let cell_count = if pool.cells.is_empty() {
-                        cells.len()
-                    } else {
-                        pool.cells.len()
-                    };
                     poolers += usize::try_from(replicas).unwrap_or(0) * pool.cells.len();
-                    let policy = tg.durability_policy.as_str();
-                    if policy == d::MULTI_CELL_DURABILITY_POLICY && cell_count < 2 {
-                        found.push(Finding::warning(codes::DURABILITY, pool_path.clone(), format!(
-                            "pool '{pool_name}' in shard '{name}' spans {cell_count} cell(s); durability policy \"{policy}\" requires at least 2 distinct cells."
-                        )));
-                    } else if policy != d::MULTI_CELL_DURABILITY_POLICY
-                        && (i64::from(replicas) * cell_count as i64) < 2
-                    {
-                        found.push(Finding::warning(codes::DURABILITY, pool_path.clone(), format!(
-                            "pool '{pool_name}' in shard '{name}' has replicasPerCell={replicas} across {cell_count} cell(s) ({} total); durability policy \"{policy}\" requires at least 2 total poolers.",
-                            i64::from(replicas) * cell_count as i64
-                        )));
-                    }
-                    for (container, config) in [
-                        ("postgres", &pool.postgres),
-                        ("multipooler", &pool.multipooler),
-                    ] {
-                        let base = format!("{pool_at}/{container}/resources");
-                        let locate = |keys: &[&str]| at(&below(&base, keys));
-                        found.extend(check_resources(
-                            &format!("shard '{name}' pool '{pool_name}' {container}"),
-                            config.resources.as_ref(),
-                            &locate,
-                        ));
-                    }
-                    if let Some(user) = pool.multipooler.run_as_user {
-                        match pool.postgres.run_as_user {
-                            None => found.push(Finding::error(codes::RUN_AS_MISMATCH, at(&format!("{pool_at}/multipooler/runAsUser")), format!(
-                                "shard '{name}' pool '{pool_name}': multipooler runAsUser {user} requires matching postgres runAsUser because both access PGDATA"
-                            ))),
-                            Some(postgres) if postgres != user => found.push(Finding::error(codes::RUN_AS_MISMATCH, at(&format!("{pool_at}/multipooler/runAsUser")), format!(
-                                "shard '{name}' pool '{pool_name}': postgres runAsUser {postgres} and multipooler runAsUser {user} must match because both access PGDATA"
-                            ))),
-                            _ => {}
-                        }
-                    }
-                    found.extend(check_quantity(
-                        pool.storage.size.as_deref(),
-                        &at(&format!("{pool_at}/storage/size")),
-                    ));
-                    if shard.implicit_replicas.contains(pool_name) {
-                        let count = if pool.cells.is_empty() {
-                            cells.len()
-                        } else {
-                            pool.cells.len()
-                        };
-                        found.push(
-                            Finding::warning(codes::IMPLICIT_REPLICAS, pool_path.clone(), format!(
-                                "pool '{pool_name}' of shard '{name}' gets replicasPerCell={replicas} from its cell count ({count}); \
-                                 the value is implicit: render derives it on every run, where upstream's webhook would store it once"
-                            ))
-                            .hint("set replicasPerCell explicitly so that adding a cell does not change it"),
-                        );
-                    }
                 }
-                found.extend(check_resources(
-                    &format!("shard '{name}' multiorch"),
-                    shard.spec.multiorch.stateless.resources.as_ref(),
-                    &|keys: &[&str]| at(&below("/multiorch/resources", keys)),
-                ));
-                if let Some(backup) = &shard.spec.backup
-                    && backup.backup_type == BackupType::Filesystem
-                {
-                    let fs = backup.filesystem.clone().unwrap_or_default();
-                    found.extend(check_quantity(
-                        fs.storage.size.as_deref(),
-                        &at("/backup/filesystem/storage/size"),
-                    ));
-                    let rwx = fs.storage.access_modes.iter().any(|m| m == "ReadWriteMany");
-                    if !rwx && poolers > 1 {
-                        found.push(Finding::warning(codes::SHARED_RWO_BACKUP, at("/backup"), format!(
-                            "Shard '{name}' uses filesystem backups with ReadWriteOnce (RWO) storage but {poolers} poolers mount the shard-wide backup PVC. \
-                             This configuration may fail when poolers are scheduled on different nodes. Configure ReadWriteMany (RWX) storage, ensure node affinity, or use S3 backups."
-                        )));
-                    }
+                check.multiorch_resources();
+                check.backup(poolers);
+                found.extend(check.found);
+            }
+        }
+        self.findings.extend(found);
+        self.topo_storage_sizes();
+    }
+
+    /// Pools that a shard's overrides add to its template (a warning: a
+    /// typo would silently create a pool).
+    fn orphan_pool_overrides(&self, shard: &ShardResolved, shard_path: &FieldPath) -> Vec<Finding> {
+        let name = &shard.spec.name;
+        let shard_default = self.spec().template_defaults.shard_template.clone();
+        let mut found = Vec::new();
+        let Some(config) = self.shard_config(shard.path.as_ref()) else {
+            return found;
+        };
+        let template_name = config
+            .shard_template
+            .clone()
+            .or(shard_default.clone())
+            .unwrap_or_else(|| d::DEFAULT_TEMPLATE.into());
+        let template_pools = self
+            .catalog
+            .shard
+            .get(template_name.as_str())
+            .map(|t| &t.spec.pools);
+        if let Some(overrides) = &config.overrides {
+            for pool in overrides.pools.keys() {
+                if !template_pools.is_some_and(|p| p.contains_key(pool)) {
+                    found.push(
+                            Finding::warning(
+                                codes::ORPHAN_POOL_OVERRIDE,
+                                shard_path.key("overrides").key("pools").key(pool),
+                                format!(
+                                    "Pool '{pool}' defined in overrides for shard '{name}' does not exist in template '{template_name}'. A new pool will be created."
+                                ),
+                            )
+                            .at_key()
+                            .hint("check the pool name for typos, or define the pool in the template"),
+                        );
                 }
             }
         }
+        found
+    }
+
+    /// The etcd storage sizes of the global and local topology servers.
+    fn topo_storage_sizes(&mut self) {
+        let source = self.cluster.source;
+        let mut found = Vec::new();
         if let Some(etcd) = &self.resolved.global_topo.value.etcd {
             let path = located(
                 self.resolved.global_topo.prov.lookup("/etcd/storage/size"),
@@ -931,13 +846,7 @@ impl<'a> ClusterValidator<'_, 'a> {
                                 config.storage.size.as_deref().filter(|s| !s.is_empty())
                             {
                                 let key = format!("{}/{}/{}/{pool}", db.name, tg.name, shard.name);
-                                let path = spec_path()
-                                    .key("databases")
-                                    .index(i)
-                                    .key("tablegroups")
-                                    .index(j)
-                                    .key("shards")
-                                    .index(k)
+                                let path = shard_path(i, j, k)
                                     .key(section)
                                     .key("pools")
                                     .key(pool)
@@ -1000,6 +909,166 @@ impl<'a> ClusterValidator<'_, 'a> {
                 )
                 .hint(format!("keep {old_replicas} replicas")),
             );
+        }
+    }
+}
+
+/// One resolved shard under validation.
+struct ShardCheck<'s> {
+    shard: &'s ShardResolved,
+    name: &'s str,
+    path: FieldPath,
+    source: &'s ObjectSource,
+    /// The names of the cluster's cells.
+    cells: &'s [&'s str],
+    /// The table group's durability policy.
+    policy: &'s str,
+    found: Vec<Finding>,
+}
+
+impl ShardCheck<'_> {
+    /// Where the field at `pointer` of the resolved shard was written.
+    fn at(&self, pointer: &str) -> Place {
+        located(self.shard.prov.lookup(pointer), self.source, &self.path)
+    }
+
+    /// The orchestrator's cells.
+    fn multiorch_cells(&mut self) {
+        let name = self.name;
+        let multiorch = &self.shard.spec.multiorch;
+        if multiorch.cells.is_empty() {
+            self.found.push(
+                Finding::error(codes::NO_CELLS, self.path.clone(), format!("shard '{name}' matches NO cells (check your cell names or template configuration)"))
+                    .hint("add at least one entry to spec.cells"),
+            );
+        }
+        for (i, cell) in multiorch.cells.iter().enumerate() {
+            if !self.cells.contains(&cell.as_str()) {
+                self.found.push(unknown_cell(
+                    self.at(&format!("/multiorch/cells/{i}")),
+                    format!("shard '{name}' is assigned to non-existent cell '{cell}'"),
+                    self.cells,
+                ));
+            }
+        }
+    }
+
+    fn multiorch_resources(&mut self) {
+        let found = check_resources(
+            &format!("shard '{}' multiorch", self.name),
+            self.shard.spec.multiorch.stateless.resources.as_ref(),
+            &|keys: &[&str]| self.at(&below("/multiorch/resources", keys)),
+        );
+        self.found.extend(found);
+    }
+
+    /// A pool's name, cells, durability, resources, users, storage and
+    /// implicit replicas.
+    fn pool(&mut self, pool_name: &str, pool: &PoolSpec) {
+        let name = self.name;
+        let pool_at = format!("/pools/{pool_name}");
+        let pool_path = self.at(&pool_at);
+        if pool_name.chars().count() > 25 || pool_name.is_empty() {
+            self.found.push(Finding::error(codes::INVALID_POOL_NAME, pool_path.clone(), format!("shard '{name}': pool name '{pool_name}' must be between 1 and 25 characters")).at_key());
+        } else if !is_dns_label(pool_name) {
+            self.found.push(Finding::error(codes::INVALID_POOL_NAME, pool_path.clone(), format!(
+                "shard '{name}': pool name '{pool_name}' is invalid: must consist of lowercase alphanumeric characters or '-', and must start and end with an alphanumeric character"
+            )).at_key());
+        }
+        if pool.cells.is_empty() {
+            self.found.push(Finding::error(
+                codes::NO_CELLS,
+                pool_path.clone(),
+                format!("pool '{pool_name}' in shard '{name}' matches NO cells"),
+            ));
+        }
+        for (i, cell) in pool.cells.iter().enumerate() {
+            if !self.cells.contains(&cell.as_str()) {
+                self.found.push(unknown_cell(self.at(&format!("{pool_at}/cells/{i}")), format!("pool '{pool_name}' in shard '{name}' is assigned to non-existent cell '{cell}'"), self.cells));
+            }
+        }
+        let replicas = pool.replicas_per_cell.unwrap_or(1);
+        let cell_count = if pool.cells.is_empty() {
+            self.cells.len()
+        } else {
+            pool.cells.len()
+        };
+        let policy = self.policy;
+        if policy == d::MULTI_CELL_DURABILITY_POLICY && cell_count < 2 {
+            self.found.push(Finding::warning(codes::DURABILITY, pool_path.clone(), format!(
+                "pool '{pool_name}' in shard '{name}' spans {cell_count} cell(s); durability policy \"{policy}\" requires at least 2 distinct cells."
+            )));
+        } else if policy != d::MULTI_CELL_DURABILITY_POLICY
+            && (i64::from(replicas) * cell_count as i64) < 2
+        {
+            self.found.push(Finding::warning(codes::DURABILITY, pool_path.clone(), format!(
+                "pool '{pool_name}' in shard '{name}' has replicasPerCell={replicas} across {cell_count} cell(s) ({} total); durability policy \"{policy}\" requires at least 2 total poolers.",
+                i64::from(replicas) * cell_count as i64
+            )));
+        }
+        for (container, config) in [
+            ("postgres", &pool.postgres),
+            ("multipooler", &pool.multipooler),
+        ] {
+            let base = format!("{pool_at}/{container}/resources");
+            let locate = |keys: &[&str]| self.at(&below(&base, keys));
+            let found = check_resources(
+                &format!("shard '{name}' pool '{pool_name}' {container}"),
+                config.resources.as_ref(),
+                &locate,
+            );
+            self.found.extend(found);
+        }
+        if let Some(user) = pool.multipooler.run_as_user {
+            match pool.postgres.run_as_user {
+                None => self.found.push(Finding::error(codes::RUN_AS_MISMATCH, self.at(&format!("{pool_at}/multipooler/runAsUser")), format!(
+                    "shard '{name}' pool '{pool_name}': multipooler runAsUser {user} requires matching postgres runAsUser because both access PGDATA"
+                ))),
+                Some(postgres) if postgres != user => self.found.push(Finding::error(codes::RUN_AS_MISMATCH, self.at(&format!("{pool_at}/multipooler/runAsUser")), format!(
+                    "shard '{name}' pool '{pool_name}': postgres runAsUser {postgres} and multipooler runAsUser {user} must match because both access PGDATA"
+                ))),
+                _ => {}
+            }
+        }
+        self.found.extend(check_quantity(
+            pool.storage.size.as_deref(),
+            &self.at(&format!("{pool_at}/storage/size")),
+        ));
+        if self.shard.implicit_replicas.iter().any(|p| p == pool_name) {
+            let count = if pool.cells.is_empty() {
+                self.cells.len()
+            } else {
+                pool.cells.len()
+            };
+            self.found.push(
+                Finding::warning(codes::IMPLICIT_REPLICAS, pool_path.clone(), format!(
+                    "pool '{pool_name}' of shard '{name}' gets replicasPerCell={replicas} from its cell count ({count}); \
+                     the value is implicit: render derives it on every run, where upstream's webhook would store it once"
+                ))
+                .hint("set replicasPerCell explicitly so that adding a cell does not change it"),
+            );
+        }
+    }
+
+    /// A filesystem backup's size, and its access mode when several
+    /// poolers share it.
+    fn backup(&mut self, poolers: usize) {
+        let name = self.name;
+        if let Some(backup) = &self.shard.spec.backup
+            && backup.backup_type == BackupType::Filesystem
+        {
+            let fs = backup.filesystem.clone().unwrap_or_default();
+            self.found.extend(check_quantity(
+                fs.storage.size.as_deref(),
+                &self.at("/backup/filesystem/storage/size"),
+            ));
+            let rwx = fs.storage.access_modes.iter().any(|m| m == "ReadWriteMany");
+            if !rwx && poolers > 1 {
+                self.found.push(Finding::warning(codes::SHARED_RWO_BACKUP, self.at("/backup"), format!(
+                    "Shard '{name}' uses filesystem backups with ReadWriteOnce (RWO) storage but {poolers} poolers mount the shard-wide backup PVC. \
+                     This configuration may fail when poolers are scheduled on different nodes. Configure ReadWriteMany (RWX) storage, ensure node affinity, or use S3 backups."
+                )));
+            }
         }
     }
 }
@@ -1105,28 +1174,28 @@ fn check_buffer(
         "minTimeBetweenFailovers",
         &buffer.min_time_between_failovers,
     );
-    if let Some(w) = window.filter(|w| *w <= 0) {
-        found.push(Finding::error(
+    let error = |field: &str, value: i64, requirement: &str| {
+        Finding::error(
             codes::GATEWAY_BUFFER,
-            locate(&["window"]),
+            locate(&[field]),
             format!(
-                "{subject}: multigateway buffer window ({}) must be a positive duration",
-                duration::format(w)
+                "{subject}: multigateway buffer {field} ({}) {requirement}",
+                duration::format(value)
             ),
-        ));
+        )
+    };
+    if let Some(w) = window.filter(|w| *w <= 0) {
+        found.push(error("window", w, "must be a positive duration"));
     }
     if let Some(m) = max_failover.filter(|m| *m <= 0) {
-        found.push(Finding::error(codes::GATEWAY_BUFFER, locate(&["maxFailoverDuration"]), format!("{subject}: multigateway buffer maxFailoverDuration ({}) must be a positive duration", duration::format(m))));
+        found.push(error(
+            "maxFailoverDuration",
+            m,
+            "must be a positive duration",
+        ));
     }
     if let Some(m) = min_between.filter(|m| *m < 0) {
-        found.push(Finding::error(
-            codes::GATEWAY_BUFFER,
-            locate(&["minTimeBetweenFailovers"]),
-            format!(
-                "{subject}: multigateway buffer minTimeBetweenFailovers ({}) must not be negative",
-                duration::format(m)
-            ),
-        ));
+        found.push(error("minTimeBetweenFailovers", m, "must not be negative"));
     }
     let both_set = window.is_some() && max_failover.is_some();
     if resolved || both_set {

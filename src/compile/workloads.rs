@@ -319,13 +319,7 @@ fn shard_objects(
         })
         .collect();
     let shard_name = shard.metadata.name.clone().unwrap_or_default();
-    let cluster = shard
-        .metadata
-        .labels
-        .as_ref()
-        .and_then(|l| l.get(labels::CLUSTER))
-        .cloned()
-        .unwrap_or_default();
+    let cluster = build::cluster_of(&shard.metadata);
     let input = ShardConfigInput {
         cluster: &cluster,
         database: &spec.database_name,

@@ -167,6 +167,26 @@ struct Builder<'a, I> {
     anchors: HashMap<usize, (Value, usize)>,
 }
 
+/// Adds `n` to the budget `used`; past `limit`, the error `message` says.
+fn charge(
+    used: &mut usize,
+    n: usize,
+    limit: usize,
+    at: &Span,
+    kind: LimitKind,
+    message: impl FnOnce() -> String,
+) -> Result<(), YamlError> {
+    *used = used.saturating_add(n);
+    if *used > limit {
+        return Err(YamlError {
+            pos: pos(at),
+            message: message(),
+            limit: Some(kind),
+        });
+    }
+    Ok(())
+}
+
 fn pos(span: &Span) -> Pos {
     Pos {
         line: u32::try_from(span.start.line()).unwrap_or(u32::MAX),
@@ -267,19 +287,13 @@ where
     }
 
     fn count_nodes(&mut self, n: usize, at: &Span) -> Result<(), YamlError> {
-        self.nodes = self.nodes.saturating_add(n);
-        if self.nodes > self.limits.max_nodes {
-            return Err(YamlError {
-                pos: pos(at),
-                message: format!(
-                    "the input expands to more than {} YAML nodes (aliases count each time they \
-                     are used); refusing to read further",
-                    self.limits.max_nodes
-                ),
-                limit: Some(LimitKind::Nodes),
-            });
-        }
-        Ok(())
+        let limit = self.limits.max_nodes;
+        charge(&mut self.nodes, n, limit, at, LimitKind::Nodes, || {
+            format!(
+                "the input expands to more than {limit} YAML nodes (aliases count each time they \
+                 are used); refusing to read further"
+            )
+        })
     }
 
     fn too_deep(&self) -> String {
@@ -291,17 +305,15 @@ where
 
     /// Charges an alias that repeats `n` nodes to both budgets.
     fn count_alias(&mut self, n: usize, at: &Span) -> Result<(), YamlError> {
-        self.alias_nodes = self.alias_nodes.saturating_add(n);
-        if self.alias_nodes > self.limits.max_alias_nodes {
-            return Err(YamlError {
-                pos: pos(at),
-                message: format!(
-                    "aliases expand to more than {} YAML nodes; refusing to read further",
-                    self.limits.max_alias_nodes
-                ),
-                limit: Some(LimitKind::Aliases),
-            });
-        }
+        let limit = self.limits.max_alias_nodes;
+        charge(
+            &mut self.alias_nodes,
+            n,
+            limit,
+            at,
+            LimitKind::Aliases,
+            || format!("aliases expand to more than {limit} YAML nodes; refusing to read further"),
+        )?;
         self.count_nodes(n, at)
     }
 

@@ -242,13 +242,18 @@ fn split_fraction(value: u64, digits: u32) -> (u64, String) {
     (value / divisor, written.into_iter().collect())
 }
 
-/// Go's `leadingInt`: the leading `[0-9]*` as a `u64`, `None` past 2^63.
-fn leading_int(bytes: &[u8]) -> Option<(u64, &[u8])> {
+/// The leading ASCII digits of `bytes`, and what follows them.
+fn split_leading_digits(bytes: &[u8]) -> (&[u8], &[u8]) {
     let digit_count = bytes
         .iter()
         .take_while(|byte| byte.is_ascii_digit())
         .count();
-    let (digits, rest) = bytes.split_at(digit_count);
+    bytes.split_at(digit_count)
+}
+
+/// Go's `leadingInt`: the leading `[0-9]*` as a `u64`, `None` past 2^63.
+fn leading_int(bytes: &[u8]) -> Option<(u64, &[u8])> {
+    let (digits, rest) = split_leading_digits(bytes);
     let mut value: u64 = 0;
     for &digit in digits {
         if value > TWO_TO_THE_63 / 10 {
@@ -266,11 +271,7 @@ fn leading_int(bytes: &[u8]) -> Option<(u64, &[u8])> {
 /// ten it must be divided by; digits past 63 bits of precision are consumed
 /// but ignored.
 fn leading_fraction(bytes: &[u8]) -> (u64, f64, &[u8]) {
-    let digit_count = bytes
-        .iter()
-        .take_while(|byte| byte.is_ascii_digit())
-        .count();
-    let (digits, rest) = bytes.split_at(digit_count);
+    let (digits, rest) = split_leading_digits(bytes);
     let mut value: u64 = 0;
     let mut scale = 1f64;
     for &digit in digits {

@@ -243,9 +243,32 @@ impl<'a> Resolver<'_, 'a> {
         self.cluster.spec
     }
 
-    fn settings(&self) -> Settings {
+    /// The cluster's `field` when written, else the built-in `default`;
+    /// records which.
+    fn written_or<T>(
+        &self,
+        prov: &mut Provenance,
+        field: &str,
+        written: Option<T>,
+        default: impl FnOnce() -> T,
+    ) -> T {
+        let target = format!("/{field}");
+        match written {
+            Some(value) => {
+                prov.record(&target, self.inline(&format!("/spec{target}")));
+                value
+            }
+            None => {
+                prov.record(&target, Source::built_in());
+                default()
+            }
+        }
+    }
+
+    /// The pull settings and every component's image: the cluster's pin,
+    /// else the image set's.
+    fn settings_images(&self, prov: &mut Provenance) -> ClusterImages {
         let spec = self.spec();
-        let mut prov = Provenance::default();
         let mut images = ClusterImages {
             pull: spec.images.pull.clone(),
             ..Default::default()
@@ -317,7 +340,12 @@ impl<'a> Resolver<'_, 'a> {
                 }
             }
         }
+        images
+    }
 
+    /// Each component's log level: the cluster's, else `info`.
+    fn settings_log_levels(&self, prov: &mut Provenance) -> ComponentLogLevels {
+        let spec = self.spec();
         let mut log_levels = spec.log_levels.clone();
         for (key, level) in [
             ("pgctld", &mut log_levels.pgctld),
@@ -334,63 +362,46 @@ impl<'a> Resolver<'_, 'a> {
                 prov.record(&target, self.inline(&format!("/spec{target}")));
             }
         }
+        log_levels
+    }
 
-        let pvc_deletion_policy = match &spec.pvc_deletion_policy {
-            Some(policy) => {
-                prov.record("/pvcDeletionPolicy", self.inline("/spec/pvcDeletionPolicy"));
-                Some(policy.clone())
-            }
-            None => {
-                prov.record("/pvcDeletionPolicy", Source::built_in());
-                Some(PvcDeletionPolicy {
-                    when_deleted: Some(PvcRetention::Delete),
-                    when_scaled: Some(PvcRetention::Delete),
-                })
-            }
-        };
-        let backup = match &spec.backup {
-            Some(backup) => {
-                prov.record("/backup", self.inline("/spec/backup"));
-                backup.clone()
-            }
-            None => {
-                prov.record("/backup", Source::built_in());
-                default_backup()
-            }
-        };
-        let topology_pruning = match &spec.topology_pruning {
-            Some(pruning) if pruning.enabled.is_some() => {
-                prov.record("/topologyPruning", self.inline("/spec/topologyPruning"));
-                pruning.clone()
-            }
-            _ => {
-                prov.record("/topologyPruning", Source::built_in());
-                TopologyPruningConfig {
-                    enabled: Some(true),
-                }
-            }
-        };
-        let durability_policy = match spec.durability_policy.as_deref().filter(|p| !p.is_empty()) {
-            Some(policy) => {
-                prov.record("/durabilityPolicy", self.inline("/spec/durabilityPolicy"));
-                policy.to_owned()
-            }
-            None => {
-                prov.record("/durabilityPolicy", Source::built_in());
-                d::DURABILITY_POLICY.to_owned()
-            }
-        };
-        let postgres_superuser = match spec.postgres_superuser.as_deref().filter(|u| !u.is_empty())
-        {
-            Some(user) => {
-                prov.record("/postgresSuperuser", self.inline("/spec/postgresSuperuser"));
-                user.to_owned()
-            }
-            None => {
-                prov.record("/postgresSuperuser", Source::built_in());
-                d::POSTGRES_SUPERUSER.to_owned()
-            }
-        };
+    fn settings(&self) -> Settings {
+        let spec = self.spec();
+        let mut prov = Provenance::default();
+        let images = self.settings_images(&mut prov);
+        let log_levels = self.settings_log_levels(&mut prov);
+        let pvc_deletion_policy = Some(self.written_or(
+            &mut prov,
+            "pvcDeletionPolicy",
+            spec.pvc_deletion_policy.clone(),
+            || PvcDeletionPolicy {
+                when_deleted: Some(PvcRetention::Delete),
+                when_scaled: Some(PvcRetention::Delete),
+            },
+        ));
+        let backup = self.written_or(&mut prov, "backup", spec.backup.clone(), default_backup);
+        let topology_pruning = self.written_or(
+            &mut prov,
+            "topologyPruning",
+            spec.topology_pruning
+                .clone()
+                .filter(|p| p.enabled.is_some()),
+            || TopologyPruningConfig {
+                enabled: Some(true),
+            },
+        );
+        let durability_policy = self.written_or(
+            &mut prov,
+            "durabilityPolicy",
+            spec.durability_policy.clone().filter(|p| !p.is_empty()),
+            || d::DURABILITY_POLICY.to_owned(),
+        );
+        let postgres_superuser = self.written_or(
+            &mut prov,
+            "postgresSuperuser",
+            spec.postgres_superuser.clone().filter(|u| !u.is_empty()),
+            || d::POSTGRES_SUPERUSER.to_owned(),
+        );
         for field in [
             "postgresPasswordSecretRef",
             "observability",
@@ -633,36 +644,23 @@ impl<'a> Resolver<'_, 'a> {
                     resolved.local_topo = tpl.local_topo_server.clone();
                 }
                 if let Some(overrides) = &cell.overrides {
-                    if let Some(gateway) = &overrides.multigateway {
-                        let source = self.overrides(&format!("{at}/overrides/multigateway"));
-                        merge::gateway(
-                            &mut resolved.gateway,
-                            gateway,
-                            &mut Recorder::new(&mut prov, "/multigateway", source),
-                        );
-                    }
-                    if overrides.multigateway_placement.is_some() {
-                        resolved.placement = overrides.multigateway_placement.clone();
-                        prov.record(
-                            "/multigatewayPlacement",
-                            self.overrides(&format!("{at}/overrides/multigatewayPlacement")),
-                        );
-                    }
+                    layer_cell_gateway(
+                        &mut resolved,
+                        &mut prov,
+                        (
+                            overrides.multigateway.as_ref(),
+                            &overrides.multigateway_placement,
+                        ),
+                        |field| self.overrides(&format!("{at}/overrides/{field}")),
+                    );
                 }
                 if let Some(inline) = &cell.spec {
-                    let source = self.inline(&format!("{at}/spec/multigateway"));
-                    merge::gateway(
-                        &mut resolved.gateway,
-                        &inline.multigateway,
-                        &mut Recorder::new(&mut prov, "/multigateway", source),
+                    layer_cell_gateway(
+                        &mut resolved,
+                        &mut prov,
+                        (Some(&inline.multigateway), &inline.multigateway_placement),
+                        |field| self.inline(&format!("{at}/spec/{field}")),
                     );
-                    if inline.multigateway_placement.is_some() {
-                        resolved.placement = inline.multigateway_placement.clone();
-                        prov.record(
-                            "/multigatewayPlacement",
-                            self.inline(&format!("{at}/spec/multigatewayPlacement")),
-                        );
-                    }
                     if inline.local_topo_server.is_some() {
                         resolved.local_topo = inline.local_topo_server.clone();
                         prov.record(
@@ -717,38 +715,26 @@ impl<'a> Resolver<'_, 'a> {
             default: Some(true),
             ..Default::default()
         };
-        let databases: Vec<(Option<usize>, &DatabaseConfig)> = if spec.databases.is_empty() {
-            vec![(None, &system_database)]
-        } else {
-            spec.databases
-                .iter()
-                .enumerate()
-                .map(|(i, db)| (Some(i), db))
-                .collect()
-        };
+        let databases = written_or_injected(
+            &spec.databases,
+            &system_database,
+            Some("/spec"),
+            "databases",
+        );
         let default_table_group = TableGroupConfig {
             name: d::DEFAULT_TABLE_GROUP.into(),
             default: Some(true),
             ..Default::default()
         };
         let mut out = Vec::new();
-        for (db_index, db) in databases {
-            let db_at = db_index.map(|i| format!("/spec/databases/{i}"));
-            let table_groups: Vec<(Option<usize>, &TableGroupConfig)> = if db.tablegroups.is_empty()
-            {
-                vec![(None, &default_table_group)]
-            } else {
-                db.tablegroups
-                    .iter()
-                    .enumerate()
-                    .map(|(i, tg)| (Some(i), tg))
-                    .collect()
-            };
-            for (tg_index, tg) in table_groups {
-                let tg_at = match (&db_at, tg_index) {
-                    (Some(db_at), Some(i)) => Some(format!("{db_at}/tablegroups/{i}")),
-                    _ => None,
-                };
+        for (db_at, db) in databases {
+            let table_groups = written_or_injected(
+                &db.tablegroups,
+                &default_table_group,
+                db_at.as_deref(),
+                "tablegroups",
+            );
+            for (tg_at, tg) in table_groups {
                 let mut prov = Provenance::default();
                 let name_source = |at: &Option<String>, field: &str| match at {
                     Some(at) => self.inline(&format!("{at}/{field}")),
@@ -776,74 +762,21 @@ impl<'a> Resolver<'_, 'a> {
                     _ => self.settings_source("/spec/backup"),
                 };
                 prov.record("/backup", backup_source.clone());
-                let durability_policy = match (
-                    db.durability_policy.as_deref().filter(|p| !p.is_empty()),
-                    &db_at,
-                ) {
-                    (Some(policy), Some(at)) => {
-                        prov.record(
-                            "/durabilityPolicy",
-                            self.inline(&format!("{at}/durabilityPolicy")),
-                        );
-                        policy.to_owned()
-                    }
-                    _ => {
-                        prov.record(
-                            "/durabilityPolicy",
-                            self.settings_source("/spec/durabilityPolicy"),
-                        );
-                        spec.durability_policy
-                            .clone()
-                            .filter(|p| !p.is_empty())
-                            .unwrap_or_else(|| d::DURABILITY_POLICY.into())
-                    }
-                };
+                let durability_policy = self.durability_policy(db, db_at.as_deref(), &mut prov);
 
-                let injected_shard = ShardConfig {
-                    name: d::DEFAULT_SHARD.into(),
-                    // With cells, upstream gives the injected shard an empty
-                    // inline spec, plus a `default` pool when no shard
-                    // template is in play.
-                    spec: (!cell_names.is_empty()).then(|| ShardInlineSpec {
-                        pools: if inject_default_pool {
-                            BTreeMap::from([(
-                                d::DEFAULT_POOL.to_owned(),
-                                PoolSpec {
-                                    pool_type: Some(PoolType::ReadWrite),
-                                    ..Default::default()
-                                },
-                            )])
-                        } else {
-                            BTreeMap::new()
-                        },
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                };
-                let shards: Vec<(Option<usize>, &ShardConfig)> = if tg.shards.is_empty() {
-                    vec![(None, &injected_shard)]
-                } else {
-                    tg.shards
-                        .iter()
-                        .enumerate()
-                        .map(|(i, s)| (Some(i), s))
-                        .collect()
-                };
-                let shards = shards
-                    .into_iter()
-                    .map(|(shard_index, shard)| {
-                        let shard_at = match (&tg_at, shard_index) {
-                            (Some(tg_at), Some(i)) => Some(format!("{tg_at}/shards/{i}")),
-                            _ => None,
-                        };
-                        self.shard(
-                            shard,
-                            shard_at,
-                            (backup.as_ref(), &backup_source),
-                            cell_names,
-                        )
-                    })
-                    .collect();
+                let injected_shard = injected_shard(!cell_names.is_empty(), inject_default_pool);
+                let shards =
+                    written_or_injected(&tg.shards, &injected_shard, tg_at.as_deref(), "shards")
+                        .into_iter()
+                        .map(|(shard_at, shard)| {
+                            self.shard(
+                                shard,
+                                shard_at,
+                                (backup.as_ref(), &backup_source),
+                                cell_names,
+                            )
+                        })
+                        .collect();
                 out.push(TableGroupResolved {
                     database: db.name.clone(),
                     name: tg.name.clone(),
@@ -858,6 +791,39 @@ impl<'a> Resolver<'_, 'a> {
             }
         }
         out
+    }
+
+    /// The database's durability policy, else the cluster's, else the
+    /// built-in one.
+    fn durability_policy(
+        &self,
+        db: &DatabaseConfig,
+        db_at: Option<&str>,
+        prov: &mut Provenance,
+    ) -> String {
+        match (
+            db.durability_policy.as_deref().filter(|p| !p.is_empty()),
+            db_at,
+        ) {
+            (Some(policy), Some(at)) => {
+                prov.record(
+                    "/durabilityPolicy",
+                    self.inline(&format!("{at}/durabilityPolicy")),
+                );
+                policy.to_owned()
+            }
+            _ => {
+                prov.record(
+                    "/durabilityPolicy",
+                    self.settings_source("/spec/durabilityPolicy"),
+                );
+                self.spec()
+                    .durability_policy
+                    .clone()
+                    .filter(|p| !p.is_empty())
+                    .unwrap_or_else(|| d::DURABILITY_POLICY.into())
+            }
+        }
     }
 
     /// The source of a defaulted cluster setting: the cluster's field when
@@ -907,38 +873,7 @@ impl<'a> Resolver<'_, 'a> {
 
         if let Some(tpl) = choice.found.as_ref().map(|f| f.spec) {
             let from = |field: &str| choice.source(Kind::ShardTemplate, &format!("/spec/{field}"));
-            if let Some(multiorch) = &tpl.multiorch {
-                res.multiorch = multiorch.clone();
-                record_opt(&mut prov, "/multiorch", from("multiorch"));
-            }
-            for (name, pool) in &tpl.pools {
-                res.pools.insert(name.clone(), pool.clone());
-                record_opt(
-                    &mut prov,
-                    &format!("/pools/{name}"),
-                    from(&format!("pools/{name}")),
-                );
-            }
-            if tpl.pvc_deletion_policy.is_some() {
-                res.pvc_deletion_policy = tpl.pvc_deletion_policy.clone();
-                record_opt(&mut prov, "/pvcDeletionPolicy", from("pvcDeletionPolicy"));
-            }
-            if tpl.initdb_args.is_some() {
-                res.initdb_args = tpl.initdb_args.clone();
-                record_opt(&mut prov, "/initdbArgs", from("initdbArgs"));
-            }
-            if tpl.postgres_config_ref.is_some() {
-                res.postgres_config_ref = tpl.postgres_config_ref.clone();
-                record_opt(&mut prov, "/postgresConfigRef", from("postgresConfigRef"));
-            }
-            for (key, value) in &tpl.postgres_config {
-                res.postgres_config.insert(key.clone(), value.clone());
-                record_opt(
-                    &mut prov,
-                    &format!("/postgresConfig/{}", escape(key)),
-                    from(&format!("postgresConfig/{}", escape(key))),
-                );
-            }
+            layer_shard_template(&mut res, &mut prov, tpl, from);
         }
         if let (Some(overrides), Some(at)) = (&shard.overrides, &at) {
             let source = |field: &str| self.overrides(&format!("{at}/overrides/{field}"));
@@ -955,25 +890,12 @@ impl<'a> Resolver<'_, 'a> {
                 &mut prov,
                 &source("pools"),
             );
-            if overrides
-                .initdb_args
-                .as_deref()
-                .is_some_and(|a| !a.is_empty())
-            {
-                res.initdb_args = overrides.initdb_args.clone();
-                prov.record("/initdbArgs", source("initdbArgs"));
-            }
-            if overrides.postgres_config_ref.is_some() {
-                res.postgres_config_ref = overrides.postgres_config_ref.clone();
-                prov.record("/postgresConfigRef", source("postgresConfigRef"));
-            }
-            for (key, value) in &overrides.postgres_config {
-                res.postgres_config.insert(key.clone(), value.clone());
-                prov.record(
-                    &format!("/postgresConfig/{}", escape(key)),
-                    source(&format!("postgresConfig/{}", escape(key))),
-                );
-            }
+            let settings = PostgresSettings {
+                initdb_args: &overrides.initdb_args,
+                config_ref: &overrides.postgres_config_ref,
+                config: &overrides.postgres_config,
+            };
+            settings.layer_over(&mut res, &mut prov, source);
         }
         if let Some(inline) = &shard.spec {
             let source = |field: &str| cluster_source(format!("/spec/{field}"));
@@ -987,21 +909,12 @@ impl<'a> Resolver<'_, 'a> {
                 res.pvc_deletion_policy = inline.pvc_deletion_policy.clone();
                 prov.record("/pvcDeletionPolicy", source("pvcDeletionPolicy"));
             }
-            if inline.initdb_args.as_deref().is_some_and(|a| !a.is_empty()) {
-                res.initdb_args = inline.initdb_args.clone();
-                prov.record("/initdbArgs", source("initdbArgs"));
-            }
-            if inline.postgres_config_ref.is_some() {
-                res.postgres_config_ref = inline.postgres_config_ref.clone();
-                prov.record("/postgresConfigRef", source("postgresConfigRef"));
-            }
-            for (key, value) in &inline.postgres_config {
-                res.postgres_config.insert(key.clone(), value.clone());
-                prov.record(
-                    &format!("/postgresConfig/{}", escape(key)),
-                    source(&format!("postgresConfig/{}", escape(key))),
-                );
-            }
+            let settings = PostgresSettings {
+                initdb_args: &inline.initdb_args,
+                config_ref: &inline.postgres_config_ref,
+                config: &inline.postgres_config,
+            };
+            settings.layer_over(&mut res, &mut prov, source);
         }
 
         // Backup: inherited along cluster → database → table group, then the shard's own.
@@ -1011,90 +924,8 @@ impl<'a> Resolver<'_, 'a> {
             res.backup = merge::backup(Some(own), res.backup.as_ref());
             prov.record("/backup", self.inline(&format!("{at}/backup")));
         }
-        let backup = res.backup.get_or_insert_with(|| BackupConfig {
-            filesystem: None,
-            ..default_backup()
-        });
-        if backup.backup_type == BackupType::Filesystem {
-            let fs = backup.filesystem.get_or_insert_with(Default::default);
-            if fs.path.is_none() {
-                fs.path = Some(d::BACKUP_PATH.into());
-                prov.record("/backup/filesystem/path", Source::built_in());
-            }
-            if fs.storage.size.is_none() {
-                fs.storage.size = Some(d::BACKUP_STORAGE_SIZE.into());
-                prov.record("/backup/filesystem/storage/size", Source::built_in());
-            }
-        }
-
-        stateless_defaults(
-            &mut res.multiorch.stateless,
-            d::multiorch_resources(),
-            &mut prov,
-            "/multiorch",
-        );
-        let mut sorted_cells = cell_names.to_vec();
-        sorted_cells.sort();
-        if res.multiorch.cells.is_empty() && !sorted_cells.is_empty() {
-            res.multiorch.cells = sorted_cells.clone();
-            prov.record(
-                "/multiorch/cells",
-                Source::derived("every cell of the cluster, sorted"),
-            );
-        }
-        if res.pools.is_empty() {
-            res.pools.insert(
-                d::DEFAULT_POOL.into(),
-                PoolSpec {
-                    pool_type: Some(PoolType::ReadWrite),
-                    cells: res.multiorch.cells.clone(),
-                    ..Default::default()
-                },
-            );
-            prov.record(
-                &format!("/pools/{}", d::DEFAULT_POOL),
-                Source::derived("the shard has no pools, so a default pool is added"),
-            );
-        }
-        let mut implicit_replicas = Vec::new();
-        for (name, pool) in &mut res.pools {
-            let at = format!("/pools/{name}");
-            if pool.cells.is_empty() && !sorted_cells.is_empty() {
-                pool.cells = sorted_cells.clone();
-                prov.record(
-                    &format!("{at}/cells"),
-                    Source::derived("every cell of the cluster, sorted"),
-                );
-            }
-            if pool.replicas_per_cell.is_none() {
-                let cells = if pool.cells.is_empty() {
-                    cell_names.len()
-                } else {
-                    pool.cells.len()
-                };
-                let replicas = if cells == 1 { 2 } else { d::STATELESS_REPLICAS };
-                pool.replicas_per_cell = Some(replicas);
-                implicit_replicas.push(name.clone());
-                let how = if cells == 1 {
-                    "2 because the pool spans exactly one cell (AT_LEAST_2 needs two poolers)"
-                } else {
-                    "1 because the pool spans more than one cell"
-                };
-                prov.record(&format!("{at}/replicasPerCell"), Source::derived(how));
-            }
-            if pool.storage.size.is_none() {
-                pool.storage.size = Some(d::POOL_STORAGE_SIZE.into());
-                prov.record(&format!("{at}/storage/size"), Source::built_in());
-            }
-            if !merge::resources_non_zero(&pool.postgres.resources) {
-                pool.postgres.resources = Some(d::postgres_resources());
-                prov.record(&format!("{at}/postgres/resources"), Source::built_in());
-            }
-            if !merge::resources_non_zero(&pool.multipooler.resources) {
-                pool.multipooler.resources = Some(d::multipooler_resources());
-                prov.record(&format!("{at}/multipooler/resources"), Source::built_in());
-            }
-        }
+        fill_backup_defaults(&mut res, &mut prov);
+        let implicit_replicas = fill_pool_defaults(&mut res, &mut prov, cell_names);
         ShardResolved {
             spec: res,
             prov,
@@ -1127,6 +958,207 @@ impl<'a> Resolver<'_, 'a> {
             }
         }
     }
+}
+
+/// Takes a shard template's fields, each recorded where the template
+/// sets it.
+fn layer_shard_template(
+    res: &mut ShardResolvedSpec,
+    prov: &mut Provenance,
+    tpl: &ShardTemplateSpec,
+    from: impl Fn(&str) -> Option<Source>,
+) {
+    if let Some(multiorch) = &tpl.multiorch {
+        res.multiorch = multiorch.clone();
+        record_opt(prov, "/multiorch", from("multiorch"));
+    }
+    for (name, pool) in &tpl.pools {
+        res.pools.insert(name.clone(), pool.clone());
+        record_opt(
+            prov,
+            &format!("/pools/{name}"),
+            from(&format!("pools/{name}")),
+        );
+    }
+    if tpl.pvc_deletion_policy.is_some() {
+        res.pvc_deletion_policy = tpl.pvc_deletion_policy.clone();
+        record_opt(prov, "/pvcDeletionPolicy", from("pvcDeletionPolicy"));
+    }
+    if tpl.initdb_args.is_some() {
+        res.initdb_args = tpl.initdb_args.clone();
+        record_opt(prov, "/initdbArgs", from("initdbArgs"));
+    }
+    if tpl.postgres_config_ref.is_some() {
+        res.postgres_config_ref = tpl.postgres_config_ref.clone();
+        record_opt(prov, "/postgresConfigRef", from("postgresConfigRef"));
+    }
+    for (key, value) in &tpl.postgres_config {
+        res.postgres_config.insert(key.clone(), value.clone());
+        record_opt(
+            prov,
+            &format!("/postgresConfig/{}", escape(key)),
+            from(&format!("postgresConfig/{}", escape(key))),
+        );
+    }
+}
+
+/// Fills the filesystem backup's path and size when unset (and the
+/// backup itself, when nothing sets one).
+fn fill_backup_defaults(res: &mut ShardResolvedSpec, prov: &mut Provenance) {
+    let backup = res.backup.get_or_insert_with(|| BackupConfig {
+        filesystem: None,
+        ..default_backup()
+    });
+    if backup.backup_type == BackupType::Filesystem {
+        let fs = backup.filesystem.get_or_insert_with(Default::default);
+        if fs.path.is_none() {
+            fs.path = Some(d::BACKUP_PATH.into());
+            prov.record("/backup/filesystem/path", Source::built_in());
+        }
+        if fs.storage.size.is_none() {
+            fs.storage.size = Some(d::BACKUP_STORAGE_SIZE.into());
+            prov.record("/backup/filesystem/storage/size", Source::built_in());
+        }
+    }
+}
+
+/// Fills the orchestrator's and pools' defaults: cells, replicas, storage
+/// and resources (and a default pool when there is none). Returns the pools
+/// whose replicas were chosen for them.
+fn fill_pool_defaults(
+    res: &mut ShardResolvedSpec,
+    prov: &mut Provenance,
+    cell_names: &[String],
+) -> Vec<String> {
+    stateless_defaults(
+        &mut res.multiorch.stateless,
+        d::multiorch_resources(),
+        prov,
+        "/multiorch",
+    );
+    let mut sorted_cells = cell_names.to_vec();
+    sorted_cells.sort();
+    if res.multiorch.cells.is_empty() && !sorted_cells.is_empty() {
+        res.multiorch.cells = sorted_cells.clone();
+        prov.record(
+            "/multiorch/cells",
+            Source::derived("every cell of the cluster, sorted"),
+        );
+    }
+    if res.pools.is_empty() {
+        res.pools.insert(
+            d::DEFAULT_POOL.into(),
+            PoolSpec {
+                pool_type: Some(PoolType::ReadWrite),
+                cells: res.multiorch.cells.clone(),
+                ..Default::default()
+            },
+        );
+        prov.record(
+            &format!("/pools/{}", d::DEFAULT_POOL),
+            Source::derived("the shard has no pools, so a default pool is added"),
+        );
+    }
+    let mut implicit_replicas = Vec::new();
+    for (name, pool) in &mut res.pools {
+        let at = format!("/pools/{name}");
+        if pool.cells.is_empty() && !sorted_cells.is_empty() {
+            pool.cells = sorted_cells.clone();
+            prov.record(
+                &format!("{at}/cells"),
+                Source::derived("every cell of the cluster, sorted"),
+            );
+        }
+        if pool.replicas_per_cell.is_none() {
+            let cells = if pool.cells.is_empty() {
+                cell_names.len()
+            } else {
+                pool.cells.len()
+            };
+            let replicas = if cells == 1 { 2 } else { d::STATELESS_REPLICAS };
+            pool.replicas_per_cell = Some(replicas);
+            implicit_replicas.push(name.clone());
+            let how = if cells == 1 {
+                "2 because the pool spans exactly one cell (AT_LEAST_2 needs two poolers)"
+            } else {
+                "1 because the pool spans more than one cell"
+            };
+            prov.record(&format!("{at}/replicasPerCell"), Source::derived(how));
+        }
+        if pool.storage.size.is_none() {
+            pool.storage.size = Some(d::POOL_STORAGE_SIZE.into());
+            prov.record(&format!("{at}/storage/size"), Source::built_in());
+        }
+        if !merge::resources_non_zero(&pool.postgres.resources) {
+            pool.postgres.resources = Some(d::postgres_resources());
+            prov.record(&format!("{at}/postgres/resources"), Source::built_in());
+        }
+        if !merge::resources_non_zero(&pool.multipooler.resources) {
+            pool.multipooler.resources = Some(d::multipooler_resources());
+            prov.record(&format!("{at}/multipooler/resources"), Source::built_in());
+        }
+    }
+    implicit_replicas
+}
+
+/// Layers a cell's gateway and its placement, from its overrides or its
+/// inline spec, over `resolved`; `source(field)` says where each is written.
+fn layer_cell_gateway(
+    resolved: &mut CellResolved,
+    prov: &mut Provenance,
+    (gateway, placement): (Option<&MultigatewaySpec>, &Option<PodPlacementSpec>),
+    source: impl Fn(&str) -> Source,
+) {
+    if let Some(gateway) = gateway {
+        let mut recorder = Recorder::new(prov, "/multigateway", source("multigateway"));
+        merge::gateway(&mut resolved.gateway, gateway, &mut recorder);
+    }
+    if placement.is_some() {
+        resolved.placement = placement.clone();
+        prov.record("/multigatewayPlacement", source("multigatewayPlacement"));
+    }
+}
+
+/// The shard injected into a table group that lists none: with cells,
+/// upstream gives it an empty inline spec, plus a `default` pool when no
+/// shard template is in play.
+fn injected_shard(with_cells: bool, inject_default_pool: bool) -> ShardConfig {
+    ShardConfig {
+        name: d::DEFAULT_SHARD.into(),
+        spec: with_cells.then(|| ShardInlineSpec {
+            pools: if inject_default_pool {
+                BTreeMap::from([(
+                    d::DEFAULT_POOL.to_owned(),
+                    PoolSpec {
+                        pool_type: Some(PoolType::ReadWrite),
+                        ..Default::default()
+                    },
+                )])
+            } else {
+                BTreeMap::new()
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// The entries of a list at `{at}/{field}`, each with its pointer; or, when
+/// the list is empty, the injected `fallback` alone, written nowhere (§8.2).
+fn written_or_injected<'t, T>(
+    items: &'t [T],
+    fallback: &'t T,
+    at: Option<&str>,
+    field: &str,
+) -> Vec<(Option<String>, &'t T)> {
+    if items.is_empty() {
+        return vec![(None, fallback)];
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| (at.map(|at| format!("{at}/{field}/{i}")), item))
+        .collect()
 }
 
 fn record_opt(prov: &mut Provenance, target: &str, source: Option<Source>) {
@@ -1187,5 +1219,38 @@ pub fn default_backup() -> BackupConfig {
         s3: None,
         pgbackrest_tls: None,
         encryption: None,
+    }
+}
+/// The PostgreSQL settings a shard's overrides and inline spec both carry.
+struct PostgresSettings<'a> {
+    initdb_args: &'a Option<String>,
+    config_ref: &'a Option<PostgresConfigRef>,
+    config: &'a BTreeMap<String, String>,
+}
+
+impl PostgresSettings<'_> {
+    /// Layers these settings over `res`, recording each at `source(field)`:
+    /// empty initdb arguments count as unset.
+    fn layer_over(
+        &self,
+        res: &mut ShardResolvedSpec,
+        prov: &mut Provenance,
+        source: impl Fn(&str) -> Source,
+    ) {
+        if self.initdb_args.as_deref().is_some_and(|a| !a.is_empty()) {
+            res.initdb_args = self.initdb_args.clone();
+            prov.record("/initdbArgs", source("initdbArgs"));
+        }
+        if self.config_ref.is_some() {
+            res.postgres_config_ref = self.config_ref.clone();
+            prov.record("/postgresConfigRef", source("postgresConfigRef"));
+        }
+        for (key, value) in self.config {
+            res.postgres_config.insert(key.clone(), value.clone());
+            prov.record(
+                &format!("/postgresConfig/{}", escape(key)),
+                source(&format!("postgresConfig/{}", escape(key))),
+            );
+        }
     }
 }
