@@ -26,6 +26,30 @@ pub const PROJECT_REF: &str = "multigres.com/project-ref";
 pub const NODE_ZONE_ID: &str = "topology.k8s.aws/zone-id";
 pub const NODE_REGION: &str = "topology.kubernetes.io/region";
 
+/// Pod label of a TopoServer's own etcd pods (see `build::topo::build`).
+pub const TOPO_SERVER: &str = "multigres.com/toposerver";
+
+/// Annotations of a pool pod: the hash of its spec, and of the
+/// restart-class and reload-class PostgreSQL settings it runs with.
+pub const SPEC_HASH: &str = "multigres.com/spec-hash";
+pub const CONFIG_HASH: &str = "multigres.com/postgres-config-hash";
+pub const RELOAD_HASH: &str = "multigres.com/postgres-reload-hash";
+
+/// Argo CD's per-object sync and compare options.
+pub const ARGOCD_SYNC_OPTIONS: &str = "argocd.argoproj.io/sync-options";
+pub const ARGOCD_COMPARE_OPTIONS: &str = "argocd.argoproj.io/compare-options";
+
+/// `config.kubernetes.io/local-config: "true"`: tools read the object but
+/// never apply it.
+pub const LOCAL_CONFIG: &str = "config.kubernetes.io/local-config";
+
+/// Where a KRM function's item is written in its package (kpt and
+/// kustomize), and the legacy forms that older orchestrators read.
+pub const KRM_PATH: &str = "internal.config.kubernetes.io/path";
+pub const KRM_INDEX: &str = "internal.config.kubernetes.io/index";
+pub const KRM_LEGACY_PATH: &str = "config.kubernetes.io/path";
+pub const KRM_LEGACY_INDEX: &str = "config.kubernetes.io/index";
+
 pub type Labels = BTreeMap<String, String>;
 
 /// The five standard labels of a component of cluster `cluster`.

@@ -253,7 +253,7 @@ pub fn node_selector(
 /// `Prune=false` and friends: GitOps tools must never delete these objects.
 pub fn keep_annotations(annotations: &mut BTreeMap<String, String>) {
     annotations.insert(
-        "argocd.argoproj.io/sync-options".into(),
+        crate::labels::ARGOCD_SYNC_OPTIONS.into(),
         "Prune=false".into(),
     );
     annotations.insert(
@@ -430,8 +430,18 @@ pub fn cluster_ip_service(
 /// A PersistentVolumeClaim for `storage`, of `fallback_size` when it names
 /// no size.
 pub fn volume_claim(metadata: ObjectMeta, storage: &StorageSpec, fallback_size: &str) -> Built {
-    let claim = PersistentVolumeClaim {
-        metadata: metadata.clone(),
+    let claim = claim(metadata.clone(), storage, fallback_size);
+    built(&claim, &metadata)
+}
+
+/// The claim of [`volume_claim`], typed (a StatefulSet's claim template).
+pub fn claim(
+    metadata: ObjectMeta,
+    storage: &StorageSpec,
+    fallback_size: &str,
+) -> PersistentVolumeClaim {
+    PersistentVolumeClaim {
+        metadata,
         spec: Some(PersistentVolumeClaimSpec {
             access_modes: Some(access_modes(&storage.access_modes)),
             storage_class_name: storage.class.clone(),
@@ -441,6 +451,5 @@ pub fn volume_claim(metadata: ObjectMeta, storage: &StorageSpec, fallback_size: 
             ..Default::default()
         }),
         ..Default::default()
-    };
-    built(&claim, &metadata)
+    }
 }

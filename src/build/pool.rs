@@ -34,9 +34,6 @@ use crate::names::pooler_service_id;
 pub const PGCTLD_HTTP: i32 = 15400;
 pub const PGCTLD_GRPC: i32 = 15470;
 pub const PGBACKREST_PORT: i32 = 8432;
-pub const SPEC_HASH: &str = "multigres.com/spec-hash";
-pub const CONFIG_HASH: &str = "multigres.com/postgres-config-hash";
-pub const RELOAD_HASH: &str = "multigres.com/postgres-reload-hash";
 const TERMINATION_GRACE_SECONDS: i64 = 30;
 const POOL_STORAGE_FALLBACK: &str = "1Gi";
 /// The user (and group) of the default images.
@@ -83,7 +80,7 @@ pub fn build(
         .pointer_mut("/metadata/annotations")
         .and_then(Value::as_object_mut)
     {
-        annotations.insert(SPEC_HASH.into(), Value::String(hash));
+        annotations.insert(labels::SPEC_HASH.into(), Value::String(hash));
     }
 
     // Effective policy: the pool's, else the shard's (already merged from
@@ -113,11 +110,11 @@ pub fn build(
 fn runtime_annotations() -> BTreeMap<String, String> {
     BTreeMap::from([
         (
-            "argocd.argoproj.io/sync-options".to_owned(),
+            labels::ARGOCD_SYNC_OPTIONS.to_owned(),
             "Prune=false".to_owned(),
         ),
         (
-            "argocd.argoproj.io/compare-options".to_owned(),
+            labels::ARGOCD_COMPARE_OPTIONS.to_owned(),
             "IgnoreExtraneous".to_owned(),
         ),
     ])
@@ -223,8 +220,8 @@ impl PoolPod<'_> {
         annotations.insert("prometheus.io/scrape".into(), "true".into());
         annotations.insert("prometheus.io/port".into(), EXPORTER_PORT.to_string());
         annotations.insert("prometheus.io/path".into(), "/metrics".into());
-        annotations.insert(CONFIG_HASH.into(), self.inputs.config_hash.into());
-        annotations.insert(RELOAD_HASH.into(), self.inputs.reload_hash.into());
+        annotations.insert(labels::CONFIG_HASH.into(), self.inputs.config_hash.into());
+        annotations.insert(labels::RELOAD_HASH.into(), self.inputs.reload_hash.into());
         annotations
     }
 

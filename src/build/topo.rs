@@ -6,9 +6,8 @@ use k8s_openapi::api::apps::v1::{
     StatefulSetUpdateStrategy,
 };
 use k8s_openapi::api::core::v1::{
-    Container, EnvVar, EnvVarSource, ObjectFieldSelector, PersistentVolumeClaim,
-    PersistentVolumeClaimSpec, PodSpec, PodTemplateSpec, Service, ServiceSpec,
-    VolumeResourceRequirements,
+    Container, EnvVar, EnvVarSource, ObjectFieldSelector, PodSpec, PodTemplateSpec, Service,
+    ServiceSpec, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -22,10 +21,15 @@ use crate::labels;
 pub const CLIENT_PORT: i32 = 2379;
 pub const PEER_PORT: i32 = 2380;
 pub const METRICS_PORT: i32 = 2381;
-/// The StatefulSet builder's own storage fallback (the resolver always sets a size).
-const FALLBACK_STORAGE: &str = "10Gi";
-/// Pod label of a TopoServer's own etcd pods; see [`build`].
-pub const TOPO_SERVER_LABEL: &str = "multigres.com/toposerver";
+/// The etcd volume of a TopoServer a cluster creates, when no layer (inline,
+/// template) sets one: the resolver writes it into the TopoServer's spec
+/// (upstream's `DefaultEtcdStorageSize`, which it reuses for pools).
+pub const RESOLVED_ETCD_STORAGE: &str = "1Gi";
+/// The etcd volume of a TopoServer whose spec names no size, which only a
+/// TopoServer that did not come through the resolver can have (upstream's
+/// StatefulSet builder fallback). Both live here, side by side, because
+/// they are easy to confuse; a test pins when each applies.
+pub const UNRESOLVED_ETCD_STORAGE: &str = "10Gi";
 
 /// The etcd objects of `topo`.
 ///
@@ -35,7 +39,7 @@ pub const TOPO_SERVER_LABEL: &str = "multigres.com/toposerver";
 /// local members. The labels change in a way that never leaves a Service
 /// without the endpoints it needs:
 ///
-/// - **Every etcd pod carries [`TOPO_SERVER_LABEL`]** (its TopoServer's
+/// - **Every etcd pod carries [`labels::TOPO_SERVER`]** (its TopoServer's
 ///   name), global or local, exclusive or not. Adding a label to the pod
 ///   template of a running StatefulSet is allowed (the template may change
 ///   while the immutable `spec.selector`, left as upstream has it, still
@@ -71,11 +75,11 @@ pub fn build(topo: &TopoServer, pull: &PullSettings, exclusive: bool) -> Vec<Bui
     let cluster = own.get(labels::CLUSTER).cloned().unwrap_or_default();
     let object_labels = labels::merge(&labels::standard(&cluster, "toposerver"), &own);
     let mut pod_labels = object_labels.clone();
-    pod_labels.insert(TOPO_SERVER_LABEL.into(), name.clone());
+    pod_labels.insert(labels::TOPO_SERVER.into(), name.clone());
     let headless_selector = labels::selector(&object_labels);
     let mut client_selector = headless_selector.clone();
     if exclusive {
-        client_selector.insert(TOPO_SERVER_LABEL.into(), name.clone());
+        client_selector.insert(labels::TOPO_SERVER.into(), name.clone());
     }
     let headless = format!("{name}-headless");
     let etcd = topo.spec.etcd.clone().unwrap_or_default();
@@ -146,22 +150,14 @@ pub fn build(topo: &TopoServer, pull: &PullSettings, exclusive: bool) -> Vec<Bui
     };
     probes(&mut container, METRICS_PORT, "/readyz", "/livez", "/readyz");
 
-    let storage = &etcd.storage;
-    let claim = PersistentVolumeClaim {
-        metadata: ObjectMeta {
+    let claim = super::claim(
+        ObjectMeta {
             name: Some("data".into()),
             ..Default::default()
         },
-        spec: Some(PersistentVolumeClaimSpec {
-            access_modes: Some(access_modes(&storage.access_modes)),
-            storage_class_name: storage.class.clone(),
-            resources: Some(storage_request(
-                storage.size.as_deref().unwrap_or(FALLBACK_STORAGE),
-            )),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
+        &etcd.storage,
+        UNRESOLVED_ETCD_STORAGE,
+    );
     let when_scaled = match topo
         .spec
         .pvc_deletion_policy
@@ -309,6 +305,53 @@ mod tests {
         .unwrap()
     }
 
+    /// The size of the etcd StatefulSet's claim template.
+    fn claim_size(built: &[Built]) -> Value {
+        let statefulset = built
+            .iter()
+            .find(|b| b.kind == "StatefulSet")
+            .expect("an etcd StatefulSet");
+        statefulset.value["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]
+            ["storage"]
+            .clone()
+    }
+
+    #[test]
+    fn etcd_storage_is_the_resolved_size_for_a_cluster_and_the_fallback_only_without_one() {
+        // A TopoServer that names no size (not made by the resolver).
+        let bare = build(&topo("t", None), &PullSettings::default(), false);
+        assert_eq!(claim_size(&bare), json!(UNRESOLVED_ETCD_STORAGE));
+        // A cluster that sets no size: the resolver writes its default into
+        // the TopoServer, so the builder's fallback never applies.
+        let cluster = "apiVersion: multigres.com/v1alpha1\nkind: MultigresCluster\n\
+                       metadata: {name: c, namespace: d}\nspec:\n  postgresPasswordSecretRef: {name: s, key: p}\n\
+                       \x20 cells: [{name: a, zoneId: z}]\n";
+        let output = crate::compile::compile(
+            &[crate::compile::Input::new("c.yaml", cluster)],
+            &Default::default(),
+        );
+        assert!(!output.has_errors(), "{}", output.diagnostics);
+        let topo_server = output
+            .objects
+            .iter()
+            .find(|o| o.kind == "TopoServer")
+            .expect("the global TopoServer");
+        assert_eq!(
+            topo_server.value["spec"]["etcd"]["storage"]["size"],
+            json!(RESOLVED_ETCD_STORAGE)
+        );
+        let statefulset = output
+            .objects
+            .iter()
+            .find(|o| o.kind == "StatefulSet")
+            .expect("the etcd StatefulSet");
+        assert_eq!(
+            statefulset.value["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"],
+            json!(RESOLVED_ETCD_STORAGE)
+        );
+        assert_ne!(RESOLVED_ETCD_STORAGE, UNRESOLVED_ETCD_STORAGE);
+    }
+
     /// The StatefulSet's pod labels, the headless and the client Service's
     /// selectors.
     fn parts(topo: &TopoServer, exclusive: bool) -> (Value, Value, Value) {
@@ -340,8 +383,8 @@ mod tests {
             for exclusive in [false, true] {
                 let topo = topo(name, cell);
                 let (pods, headless, _) = parts(&topo, exclusive);
-                assert_eq!(pods[TOPO_SERVER_LABEL], name, "{name} {exclusive}");
-                assert!(headless.get(TOPO_SERVER_LABEL).is_none(), "{headless}");
+                assert_eq!(pods[labels::TOPO_SERVER], name, "{name} {exclusive}");
+                assert!(headless.get(labels::TOPO_SERVER).is_none(), "{headless}");
                 // Upstream's selector: component, instance, cluster (and cell).
                 let mut upstream = json!({
                     "app.kubernetes.io/component": "toposerver",
@@ -362,9 +405,9 @@ mod tests {
         let (pods, headless, shared) = parts(&topo, false);
         assert_eq!(shared, headless);
         let (_, _, exclusive) = parts(&topo, true);
-        assert_eq!(exclusive[TOPO_SERVER_LABEL], "minimal-global-topo");
+        assert_eq!(exclusive[labels::TOPO_SERVER], "minimal-global-topo");
         let mut without = exclusive.clone();
-        without.as_object_mut().unwrap().remove(TOPO_SERVER_LABEL);
+        without.as_object_mut().unwrap().remove(labels::TOPO_SERVER);
         assert_eq!(without, headless);
         // Every selector matches the pods the StatefulSet makes.
         for selector in [&headless, &shared, &exclusive] {

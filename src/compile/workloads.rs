@@ -25,10 +25,6 @@ use crate::images::{Component, ImageSet};
 use crate::labels;
 use crate::pgconf::{self, PoolSizing, ShardConfigInput};
 
-/// `config.kubernetes.io/local-config: "true"`: tools read the object but
-/// never apply it.
-pub const LOCAL_CONFIG: &str = "config.kubernetes.io/local-config";
-
 /// What the builders of one cluster need.
 pub struct ClusterContext<'a> {
     pub name: &'a str,
@@ -379,7 +375,7 @@ fn mark_local_config(mut object: Built) -> Built {
             .entry("annotations")
             .or_insert_with(|| Value::Object(Default::default()));
         if let Some(annotations) = annotations.as_object_mut() {
-            annotations.insert(LOCAL_CONFIG.into(), Value::String("true".into()));
+            annotations.insert(labels::LOCAL_CONFIG.into(), Value::String("true".into()));
         }
     }
     object

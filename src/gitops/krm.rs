@@ -13,10 +13,6 @@ use serde_json::{Map, Value, json};
 use crate::compile::{self, Input, Options, Origin, diagnostics::Diagnostic};
 use crate::images::ImageSet;
 
-pub const PATH_ANNOTATION: &str = "internal.config.kubernetes.io/path";
-pub const INDEX_ANNOTATION: &str = "internal.config.kubernetes.io/index";
-const LEGACY_PATH_ANNOTATION: &str = "config.kubernetes.io/path";
-const LEGACY_INDEX_ANNOTATION: &str = "config.kubernetes.io/index";
 /// Where generated objects go, inside the package, unless configured.
 pub const DEFAULT_OUTPUT_DIR: &str = "generated";
 
@@ -248,10 +244,10 @@ fn set_annotations(object: &mut Value, path: &str) {
         .or_insert_with(|| Value::Object(Map::new()));
     if let Some(annotations) = annotations.as_object_mut() {
         for (key, value) in [
-            (PATH_ANNOTATION, path),
-            (INDEX_ANNOTATION, "0"),
-            (LEGACY_PATH_ANNOTATION, path),
-            (LEGACY_INDEX_ANNOTATION, "0"),
+            (crate::labels::KRM_PATH, path),
+            (crate::labels::KRM_INDEX, "0"),
+            (crate::labels::KRM_LEGACY_PATH, path),
+            (crate::labels::KRM_LEGACY_INDEX, "0"),
         ] {
             annotations.insert(key.into(), Value::String(value.into()));
         }
@@ -294,8 +290,8 @@ fn diagnostic_result(d: &Diagnostic, items: &[Value]) -> Value {
                     .map(str::to_owned)
             })
         };
-        if let Some(path) = annotation([PATH_ANNOTATION, LEGACY_PATH_ANNOTATION]) {
-            let index = annotation([INDEX_ANNOTATION, LEGACY_INDEX_ANNOTATION])
+        if let Some(path) = annotation([crate::labels::KRM_PATH, crate::labels::KRM_LEGACY_PATH]) {
+            let index = annotation([crate::labels::KRM_INDEX, crate::labels::KRM_LEGACY_INDEX])
                 .and_then(|i| i.parse::<u64>().ok())
                 .unwrap_or(0);
             extra.insert("file".into(), json!({"path": path, "index": index}));
