@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::compile::diagnostics::{self as codes, InputError};
+use crate::diagnostics::{self as codes, InputError};
 
 use sha2::{Digest, Sha256};
 
@@ -147,8 +147,8 @@ impl ImageSet {
 
     /// Applies an images file: a YAML mapping from component to image.
     pub fn apply_file(&mut self, name: &str, text: &str) -> Result<(), InputError> {
-        let limits = crate::compile::yaml::Limits::default();
-        let docs = crate::compile::yaml::parse_stream(text, &limits).map_err(|err| {
+        let limits = crate::yaml::Limits::default();
+        let docs = crate::yaml::parse_stream(text, &limits).map_err(|err| {
             let code = if err.limit.is_some() {
                 codes::INPUT_LIMIT
             } else {
@@ -221,7 +221,7 @@ impl ImageSet {
 fn component_for(key: &str) -> Result<Component, (String, String)> {
     Component::from_key(key).ok_or_else(|| {
         let keys: Vec<&str> = Component::ALL.iter().map(|c| c.key()).collect();
-        let hint = crate::compile::load::did_you_mean(key, keys.iter().copied())
+        let hint = crate::diagnostics::did_you_mean(key, keys.iter().copied())
             .map(|k| format!("did you mean {k}? "))
             .unwrap_or_default();
         (

@@ -9,7 +9,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::compile::Input;
-use crate::compile::diagnostics::{self as codes, InputError};
+use crate::diagnostics::{self as codes, InputError};
 
 fn unreadable(path: &Path, error: &std::io::Error) -> InputError {
     InputError::new(

@@ -14,7 +14,9 @@ pub mod cli;
 #[cfg(feature = "cli")]
 mod cli_gitops;
 pub mod compile;
+pub mod diagnostics;
 pub mod explain;
+pub mod field_path;
 pub mod gitops;
 pub mod images;
 pub mod input_files;
@@ -22,3 +24,4 @@ pub mod labels;
 pub mod names;
 pub mod pgconf;
 pub mod units;
+pub mod yaml;

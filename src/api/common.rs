@@ -104,6 +104,21 @@ pub struct PvcDeletionPolicy {
     pub when_scaled: Option<PvcRetention>,
 }
 
+impl PvcDeletionPolicy {
+    /// Upstream's `MergePVCDeletionPolicy(child, parent)`: each field from
+    /// the child when set, else from the parent; `None` when nothing is set.
+    pub fn merged(child: Option<&Self>, parent: Option<&Self>) -> Option<Self> {
+        let Some(child) = child else {
+            return parent.cloned();
+        };
+        let merged = Self {
+            when_deleted: child.when_deleted.or(parent.and_then(|p| p.when_deleted)),
+            when_scaled: child.when_scaled.or(parent.and_then(|p| p.when_scaled)),
+        };
+        (merged != Self::default()).then_some(merged)
+    }
+}
+
 /// Resources and identity of one pool container.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]

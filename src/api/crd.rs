@@ -36,7 +36,7 @@ pub fn crd(kind: Kind) -> Value {
 
 /// The CRD of `kind` as YAML, as `crds/` keeps it.
 pub fn yaml(kind: Kind) -> String {
-    crate::compile::emit::yaml(&crd(kind))
+    crate::yaml::document(&crd(kind))
 }
 
 /// Every CRD as one YAML stream, as `multigres crds` prints it.

@@ -9,7 +9,7 @@
 
 use serde_json::Value;
 
-use crate::compile::path::FieldPath;
+use crate::field_path::FieldPath;
 
 /// One `x-kubernetes-validations` entry and its offline equivalent.
 #[derive(Debug)]

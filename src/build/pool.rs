@@ -26,8 +26,7 @@ use super::{
 };
 use crate::api::Shard;
 use crate::api::children::ShardSpec;
-use crate::api::common::{BackupConfig, BackupType, PoolSpec, PvcRetention};
-use crate::compile::resolve::merge;
+use crate::api::common::{BackupConfig, BackupType, PoolSpec, PvcDeletionPolicy, PvcRetention};
 use crate::labels;
 use crate::names::pooler_service_id;
 
@@ -86,7 +85,7 @@ pub fn build(
     // Effective policy: the pool's, else the shard's (already merged from
     // table group and cluster). Without Delete, the volume outlives its pod
     // and must never be pruned by a GitOps tool.
-    let policy = merge::pvc_policy(
+    let policy = PvcDeletionPolicy::merged(
         pool.pvc_deletion_policy.as_ref(),
         shard.spec.pvc_deletion_policy.as_ref(),
     );

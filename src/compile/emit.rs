@@ -3,6 +3,9 @@
 
 use serde_json::Value;
 
+/// One value as a YAML document: [`crate::yaml::document`].
+pub use crate::yaml::document as yaml;
+
 use super::Object;
 
 /// Apply order of kinds: what others depend on comes first. Kinds not
@@ -83,7 +86,7 @@ fn documents(objects: &[Object], threads: usize) -> Vec<String> {
     let serialise = |part: &[Object]| -> String {
         part.iter()
             .map(|object| {
-                let text = try_yaml(&object.value).unwrap_or_else(|e| {
+                let text = crate::yaml::try_document(&object.value).unwrap_or_else(|e| {
                     panic!(
                         "internal error: {} {}/{} does not serialise to YAML: {e}",
                         object.kind,
@@ -114,27 +117,6 @@ fn documents(objects: &[Object], threads: usize) -> Vec<String> {
             })
             .collect()
     })
-}
-
-/// One value as a YAML document (keys sorted, strings quoted where YAML 1.1
-/// readers such as kubectl would otherwise see another type).
-pub fn yaml(value: &Value) -> String {
-    try_yaml(value)
-        .unwrap_or_else(|e| panic!("internal error: a value does not serialise to YAML: {e}"))
-}
-
-/// [`yaml`], or why serde-saphyr refused the value (a bug: every JSON value
-/// has a YAML form).
-fn try_yaml(value: &Value) -> Result<String, serde_saphyr::ser::Error> {
-    // Long lines stay on one line (no folding), so that diffs show whole
-    // values; multi-line strings become literal blocks.
-    let mut options = serde_saphyr::SerializerOptions::default();
-    options.folded_wrap_chars = usize::MAX;
-    let mut text = serde_saphyr::to_string_with_options(value, options)?;
-    if !text.ends_with('\n') {
-        text.push('\n');
-    }
-    Ok(text)
 }
 
 /// A JSON `List` of the objects, for `--format json`.

@@ -1,5 +1,6 @@
 //! Inputs into Kubernetes objects that know where they came from.
 
+pub use crate::diagnostics::did_you_mean;
 use serde_json::Value;
 
 use super::diagnostics::{self as codes, Diagnostic, Diagnostics, Severity};
@@ -394,23 +395,6 @@ fn collect_objects(
         name: name.to_owned(),
         namespace,
     });
-}
-
-/// The candidate closest to `word`, if one is close enough to be a typo.
-pub fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
-    let lowered = word.to_ascii_lowercase();
-    candidates
-        .into_iter()
-        .map(|c| {
-            let distance = strsim::damerau_levenshtein(&lowered, &c.to_ascii_lowercase());
-            (distance, c)
-        })
-        .filter(|(distance, c)| *distance <= 2.max(c.len() / 4))
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, c)| c)
 }
 
 /// 1-based line and column of byte `offset`.

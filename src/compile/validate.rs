@@ -16,12 +16,12 @@ use serde_json::Value;
 use super::diagnostics::{self as codes, Severity};
 use super::load::{ObjectSource, did_you_mean};
 use super::path::FieldPath;
-use super::pgconfig;
 use super::provenance::Source;
 use super::resolve::{Catalog, Cluster, ClusterResolved, ShardResolved, defaults as d};
 use crate::api::cluster::{MultigresCluster, MultigresClusterSpec, ShardConfig};
 use crate::api::common::*;
 use crate::api::{Kind, templates::ShardTemplateSpec};
+use crate::pgconf::settings as pgconfig;
 use crate::units::{duration, quantity};
 
 /// One finding of the validator.

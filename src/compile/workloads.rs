@@ -11,7 +11,6 @@ use super::diagnostics::{self as codes, Severity};
 use super::expand::Generated;
 use super::load::ObjectSource;
 use super::path::FieldPath;
-use super::pgconfig;
 use super::provenance::Source;
 use super::resolve::ClusterResolved;
 use super::size;
@@ -23,6 +22,7 @@ use crate::build::{
 };
 use crate::images::{Component, ImageSet};
 use crate::labels;
+use crate::pgconf::settings as pgconfig;
 use crate::pgconf::{self, PoolSizing, ShardConfigInput};
 
 /// What the builders of one cluster need.

@@ -123,20 +123,12 @@ pub fn etcd(dst: &mut EtcdSpec, src: &EtcdSpec, rec: &mut Recorder<'_>) {
     take_some!(dst, src, rec, pvc_deletion_policy => "pvcDeletionPolicy");
 }
 
-/// `MergePVCDeletionPolicy(child, parent)`: each field from the child when
-/// set, else from the parent; `None` when nothing is set.
+/// `MergePVCDeletionPolicy(child, parent)`: [`PvcDeletionPolicy::merged`].
 pub fn pvc_policy(
     child: Option<&PvcDeletionPolicy>,
     parent: Option<&PvcDeletionPolicy>,
 ) -> Option<PvcDeletionPolicy> {
-    let Some(child) = child else {
-        return parent.cloned();
-    };
-    let merged = PvcDeletionPolicy {
-        when_deleted: child.when_deleted.or(parent.and_then(|p| p.when_deleted)),
-        when_scaled: child.when_scaled.or(parent.and_then(|p| p.when_scaled)),
-    };
-    (merged != PvcDeletionPolicy::default()).then_some(merged)
+    PvcDeletionPolicy::merged(child, parent)
 }
 
 /// `MergeBackupConfig(child, parent)`, child wins (§2.7). Returns the merged

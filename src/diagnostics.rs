@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::yaml::Pos;
+use crate::yaml::Pos;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
@@ -170,6 +170,23 @@ impl fmt::Display for Diagnostics {
         }
         Ok(())
     }
+}
+
+/// The candidate closest to `word`, if one is close enough to be a typo.
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let lowered = word.to_ascii_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| {
+            let distance = strsim::damerau_levenshtein(&lowered, &c.to_ascii_lowercase());
+            (distance, c)
+        })
+        .filter(|(distance, c)| *distance <= 2.max(c.len() / 4))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, c)| c)
 }
 
 /// A code the compiler reports, with what it means.

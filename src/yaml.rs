@@ -689,6 +689,27 @@ fn is_yaml_float(text: &str) -> bool {
     mantissa_ok && exponent_ok
 }
 
+/// One value as a YAML document (keys sorted, strings quoted where YAML 1.1
+/// readers such as kubectl would otherwise see another type).
+pub fn document(value: &Value) -> String {
+    try_document(value)
+        .unwrap_or_else(|e| panic!("internal error: a value does not serialise to YAML: {e}"))
+}
+
+/// [`document`], or why serde-saphyr refused the value (a bug: every JSON value
+/// has a YAML form).
+pub fn try_document(value: &Value) -> Result<String, serde_saphyr::ser::Error> {
+    // Long lines stay on one line (no folding), so that diffs show whole
+    // values; multi-line strings become literal blocks.
+    let mut options = serde_saphyr::SerializerOptions::default();
+    options.folded_wrap_chars = usize::MAX;
+    let mut text = serde_saphyr::to_string_with_options(value, options)?;
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    Ok(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use super::diagnostics as codes;
+use crate::diagnostics as codes;
 
 const CATALOG: &str = include_str!("../../data/pg_settings_17.txt");
 
@@ -156,7 +156,7 @@ pub fn check(name: &str, value: &str) -> Result<(), Rejection> {
     }
     let Some(setting) = lookup(&lowered) else {
         let names = catalog().keys().map(String::as_str);
-        let hint = super::load::did_you_mean(&lowered, names)
+        let hint = crate::diagnostics::did_you_mean(&lowered, names)
             .map(|s| format!("did you mean {s:?}?"))
             .unwrap_or_else(|| "see the PostgreSQL 17 documentation for setting names".into());
         return Err(Rejection {

@@ -35,7 +35,7 @@ impl FieldPath {
         for segment in &self.0 {
             out.push('/');
             match segment {
-                Segment::Key(key) => super::yaml::push_escaped(&mut out, key),
+                Segment::Key(key) => crate::yaml::push_escaped(&mut out, key),
                 Segment::Index(i) => out.push_str(&i.to_string()),
             }
         }

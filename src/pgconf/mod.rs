@@ -41,17 +41,19 @@ use std::sync::OnceLock;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, context};
 use sha2::{Digest, Sha256};
 
-use crate::compile::pgconfig;
+pub mod settings;
+
 use crate::units::quantity;
+use settings as pgconfig;
 
 /// The baseline `postgresql.conf` template (upstream's
 /// `pkg/postgresconfig/templates/postgresql.conf.tmpl`, tabs included).
-const POSTGRESQL_CONF_TEMPLATE: &str = include_str!("../templates/postgresql.conf.j2");
+const POSTGRESQL_CONF_TEMPLATE: &str = include_str!("../../templates/postgresql.conf.j2");
 /// Upstream's `pg_hba_template.conf`, verbatim.
-const PG_HBA_TEMPLATE: &str = include_str!("../templates/pg_hba_template.conf.j2");
+const PG_HBA_TEMPLATE: &str = include_str!("../../templates/pg_hba_template.conf.j2");
 /// Upstream's `postgres_exporter_queries.yml`, verbatim.
 const EXPORTER_QUERIES_TEMPLATE: &str =
-    include_str!("../templates/postgres_exporter_queries.yml.j2");
+    include_str!("../../templates/postgres_exporter_queries.yml.j2");
 
 /// Name of the synthetic setting that carries the reload-hash in the rendered
 /// file and in [`RenderedConfig::reload_settings`] (upstream's
