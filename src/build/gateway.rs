@@ -5,8 +5,8 @@ use super::certificates::PUBLIC_SECRET;
 use super::cluster::{GATEWAY_PG, GATEWAY_PG_REPLICA, log_level};
 use super::otel::{Otel, Resource};
 use super::{
-    Built, ComponentContainer, ComponentDeployment, ComponentVolumes, cluster_ip_service,
-    cluster_of, named_service_port, node_selector, pod_annotations, project_of, tcp_port,
+    BuildError, Built, ComponentContainer, ComponentDeployment, ComponentVolumes, Identity,
+    cluster_ip_service, named_service_port, node_selector, pod_annotations, tcp_port,
 };
 use crate::api::Cell;
 use crate::api::children::CellSpec;
@@ -20,12 +20,15 @@ pub const GRPC: i32 = 15170;
 pub fn build(
     cell: &Cell,
     fallback_otel: &std::collections::BTreeMap<String, String>,
-) -> Vec<Built> {
+) -> Result<Vec<Built>, BuildError> {
     let spec = &cell.spec;
-    let cluster = cluster_of(&cell.metadata);
-    let namespace = cell.metadata.namespace.clone().unwrap_or_default();
+    let Identity {
+        cluster,
+        namespace,
+        project,
+        ..
+    } = Identity::of("Cell", &cell.metadata)?;
     let names = ClusterNames::new(&cluster, &namespace);
-    let project = project_of(&cell.metadata, &cluster);
 
     // Upstream's labels, which the immutable selector is drawn from.
     let mut upstream_labels = labels::with(
@@ -122,7 +125,7 @@ pub fn build(
         ],
         None,
     );
-    vec![deployment, service]
+    Ok(vec![deployment, service])
 }
 
 /// The gateway's flags, before those of its certificates.

@@ -45,7 +45,12 @@ pub struct Built {
 
 /// Serialises a typed Kubernetes object (with `apiVersion` and `kind`).
 pub fn built<T: Serialize + k8s_openapi::Resource>(object: &T, metadata: &ObjectMeta) -> Built {
-    let mut value = serde_json::to_value(object).unwrap_or(Value::Null);
+    let mut value = serde_json::to_value(object).unwrap_or_else(|e| {
+        panic!(
+            "internal error: a {} does not serialise to JSON: {e}",
+            T::KIND
+        )
+    });
     if let Some(map) = value.as_object_mut() {
         map.insert("apiVersion".into(), Value::String(T::API_VERSION.into()));
         map.insert("kind".into(), Value::String(T::KIND.into()));
@@ -60,24 +65,66 @@ pub fn built<T: Serialize + k8s_openapi::Resource>(object: &T, metadata: &Object
     }
 }
 
-/// The cluster a child object belongs to: its `multigres.com/cluster` label.
-pub fn cluster_of(metadata: &ObjectMeta) -> String {
-    metadata
-        .labels
-        .as_ref()
-        .and_then(|l| l.get(labels::CLUSTER))
-        .cloned()
-        .unwrap_or_default()
+/// Why a child object cannot be built from.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BuildError {
+    /// The API server stores children with a name, a namespace and the
+    /// `multigres.com/cluster` label; without them the objects built from
+    /// the child would have empty names or belong to no cluster.
+    #[error(
+        "{kind} {namespace}/{name} has no {missing}: a child without its identity cannot be built"
+    )]
+    MissingIdentity {
+        kind: &'static str,
+        namespace: String,
+        name: String,
+        missing: &'static str,
+    },
 }
 
-/// The project of a child object: its project annotation, else its cluster.
-pub fn project_of(metadata: &ObjectMeta, cluster: &str) -> String {
-    metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(labels::PROJECT_REF))
-        .cloned()
-        .unwrap_or_else(|| cluster.to_owned())
+/// Who a child object (Cell, Shard, TopoServer) is: read once, here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub name: String,
+    pub namespace: String,
+    /// Its `multigres.com/cluster` label.
+    pub cluster: String,
+    /// Its project annotation, else its cluster.
+    pub project: String,
+}
+
+impl Identity {
+    /// The identity of the child `kind` with `metadata`, or what it lacks.
+    pub fn of(kind: &'static str, metadata: &ObjectMeta) -> Result<Self, BuildError> {
+        let text = |value: &Option<String>| value.clone().filter(|v| !v.is_empty());
+        let missing = |what| BuildError::MissingIdentity {
+            kind,
+            namespace: metadata.namespace.clone().unwrap_or_default(),
+            name: metadata.name.clone().unwrap_or_default(),
+            missing: what,
+        };
+        let name = text(&metadata.name).ok_or_else(|| missing("name"))?;
+        let namespace = text(&metadata.namespace).ok_or_else(|| missing("namespace"))?;
+        let cluster = metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(labels::CLUSTER))
+            .filter(|c| !c.is_empty())
+            .cloned()
+            .ok_or_else(|| missing("multigres.com/cluster label"))?;
+        let project = metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(labels::PROJECT_REF))
+            .cloned()
+            .unwrap_or_else(|| cluster.clone());
+        Ok(Self {
+            name,
+            namespace,
+            cluster,
+            project,
+        })
+    }
 }
 
 pub fn meta(name: impl Into<String>, namespace: &str, labels: Labels) -> ObjectMeta {

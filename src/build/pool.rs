@@ -21,8 +21,8 @@ use super::shard::{
 };
 use super::topo::{pull_policy, pull_secrets};
 use super::{
-    Built, built, config_map_volume, empty_dir_volume, env, internal_tls_name, keep_annotations,
-    mount, probes, secret_volume, tcp_port, volume_claim,
+    BuildError, Built, built, config_map_volume, empty_dir_volume, env, internal_tls_name,
+    keep_annotations, mount, probes, secret_volume, tcp_port, volume_claim,
 };
 use crate::api::Shard;
 use crate::api::children::ShardSpec;
@@ -62,9 +62,11 @@ pub fn build(
     cell: &str,
     index: u32,
     inputs: &PodInputs<'_>,
-) -> Option<[Built; 2]> {
-    let ctx = ShardContext::new(shard);
-    let pool = shard.spec.pools.get(pool_name)?;
+) -> Result<Option<[Built; 2]>, BuildError> {
+    let ctx = ShardContext::new(shard)?;
+    let Some(pool) = shard.spec.pools.get(pool_name) else {
+        return Ok(None);
+    };
     let names = ctx.names();
     let id = ctx.id();
     let pod_name = names.pool_pod(&id, pool_name, cell, index);
@@ -101,7 +103,7 @@ pub fn build(
         ..Default::default()
     };
     let pvc = volume_claim(metadata, &pool.storage, POOL_STORAGE_FALLBACK);
-    Some([pod_value, pvc])
+    Ok(Some([pod_value, pvc]))
 }
 
 /// Every runtime object carries these: Argo CD must neither prune them nor

@@ -12,8 +12,8 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use super::cluster::log_level;
 use super::otel::{Otel, Resource};
 use super::{
-    Built, ComponentContainer, ComponentDeployment, ComponentVolumes, built, cluster_ip_service,
-    cluster_of, keep_annotations, meta, named_service_port, pod_annotations, project_of, selector,
+    BuildError, Built, ComponentContainer, ComponentDeployment, ComponentVolumes, Identity, built,
+    cluster_ip_service, keep_annotations, meta, named_service_port, pod_annotations, selector,
     volume_claim,
 };
 use crate::api::Shard;
@@ -48,16 +48,16 @@ pub struct ShardContext<'a> {
 }
 
 impl<'a> ShardContext<'a> {
-    pub fn new(shard: &'a Shard) -> Self {
-        let cluster = cluster_of(&shard.metadata);
-        Self {
+    pub fn new(shard: &'a Shard) -> Result<Self, BuildError> {
+        let identity = Identity::of("Shard", &shard.metadata)?;
+        Ok(Self {
             shard,
-            namespace: shard.metadata.namespace.clone().unwrap_or_default(),
-            name: shard.metadata.name.clone().unwrap_or_default(),
-            project: project_of(&shard.metadata, &cluster),
-            cluster,
+            namespace: identity.namespace,
+            name: identity.name,
+            project: identity.project,
+            cluster: identity.cluster,
             labels: shard.metadata.labels.clone().unwrap_or_default(),
-        }
+        })
     }
 
     pub fn id(&self) -> ShardId<'_> {
@@ -148,8 +148,8 @@ pub fn build(
     shard: &Shard,
     files: &ConfigFiles,
     fallback_otel: &BTreeMap<String, String>,
-) -> Vec<Built> {
-    let ctx = ShardContext::new(shard);
+) -> Result<Vec<Built>, BuildError> {
+    let ctx = ShardContext::new(shard)?;
     let mut out = Vec::new();
     for cell in ctx.multiorch_cells() {
         out.extend(multiorch(&ctx, &cell, fallback_otel));
@@ -164,7 +164,7 @@ pub fn build(
             out.push(pool_headless_service(&ctx, pool, cell));
         }
     }
-    out
+    Ok(out)
 }
 
 fn multiorch(

@@ -12,7 +12,10 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::{Built, built, env, meta, mount, named_service_port, probes, selector, tcp_port};
+use super::{
+    BuildError, Built, Identity, built, env, meta, mount, named_service_port, probes, selector,
+    tcp_port,
+};
 use crate::api::TopoServer;
 use crate::api::common::{PullSettings, PvcRetention};
 use crate::images::Component;
@@ -68,11 +71,18 @@ pub const UNRESOLVED_ETCD_STORAGE: &str = "10Gi";
 ///   before the pods are replaced. `render --check` warns about it
 ///   (`MG312`), and `docs/compatibility.md` says how to label the running
 ///   pods first.
-pub fn build(topo: &TopoServer, pull: &PullSettings, exclusive: bool) -> Vec<Built> {
-    let name = topo.metadata.name.clone().unwrap_or_default();
-    let namespace = topo.metadata.namespace.clone().unwrap_or_default();
+pub fn build(
+    topo: &TopoServer,
+    pull: &PullSettings,
+    exclusive: bool,
+) -> Result<Vec<Built>, BuildError> {
+    let Identity {
+        name,
+        namespace,
+        cluster,
+        ..
+    } = Identity::of("TopoServer", &topo.metadata)?;
     let own = topo.metadata.labels.clone().unwrap_or_default();
-    let cluster = own.get(labels::CLUSTER).cloned().unwrap_or_default();
     let object_labels = labels::merge(&labels::standard(&cluster, "toposerver"), &own);
     let mut pod_labels = object_labels.clone();
     pod_labels.insert(labels::TOPO_SERVER.into(), name.clone());
@@ -248,7 +258,11 @@ pub fn build(topo: &TopoServer, pull: &PullSettings, exclusive: bool) -> Vec<Bui
             claim.remove("kind");
         }
     }
-    vec![statefulset, service(&headless, true), service(&name, false)]
+    Ok(vec![
+        statefulset,
+        service(&headless, true),
+        service(&name, false),
+    ])
 }
 
 pub fn access_modes(modes: &[String]) -> Vec<String> {
@@ -317,9 +331,30 @@ mod tests {
     }
 
     #[test]
+    fn a_child_without_its_identity_is_an_error_not_objects_with_empty_names() {
+        let mut orphan = topo("t", None);
+        orphan.metadata.labels = None;
+        let error = build(&orphan, &PullSettings::default(), false).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "TopoServer default/t has no multigres.com/cluster label: a child without its \
+             identity cannot be built"
+        );
+        let mut nameless = topo("t", None);
+        nameless.metadata.name = None;
+        assert!(matches!(
+            build(&nameless, &PullSettings::default(), false),
+            Err(BuildError::MissingIdentity {
+                missing: "name",
+                ..
+            })
+        ));
+    }
+
+    #[test]
     fn etcd_storage_is_the_resolved_size_for_a_cluster_and_the_fallback_only_without_one() {
         // A TopoServer that names no size (not made by the resolver).
-        let bare = build(&topo("t", None), &PullSettings::default(), false);
+        let bare = build(&topo("t", None), &PullSettings::default(), false).unwrap();
         assert_eq!(claim_size(&bare), json!(UNRESOLVED_ETCD_STORAGE));
         // A cluster that sets no size: the resolver writes its default into
         // the TopoServer, so the builder's fallback never applies.
@@ -355,7 +390,7 @@ mod tests {
     /// The StatefulSet's pod labels, the headless and the client Service's
     /// selectors.
     fn parts(topo: &TopoServer, exclusive: bool) -> (Value, Value, Value) {
-        let built = build(topo, &PullSettings::default(), exclusive);
+        let built = build(topo, &PullSettings::default(), exclusive).unwrap();
         let name = topo.metadata.name.clone().unwrap();
         let find = |kind: &str, object: &str| {
             built

@@ -18,7 +18,8 @@ use super::validate::Finding;
 use crate::api::cluster::MultigresClusterSpec;
 use crate::api::{Cell, Kind, Shard, TopoServer};
 use crate::build::{
-    self, Built, cluster::ClusterParts, otel::Otel, pool::PodInputs, shard::ConfigFiles,
+    self, BuildError, Built, Identity, cluster::ClusterParts, otel::Otel, pool::PodInputs,
+    shard::ConfigFiles,
 };
 use crate::images::{Component, ImageSet};
 use crate::labels;
@@ -161,7 +162,7 @@ pub fn build(
     let global_topo = children
         .iter()
         .find(|c| c.kind == Kind::Cell)
-        .and_then(typed::<Cell>)
+        .map(typed::<Cell>)
         .map(|c| c.spec.global_topo_server)
         .unwrap_or_default();
     let parts = ClusterParts {
@@ -206,28 +207,29 @@ pub fn build(
         }
         match child.kind {
             Kind::TopoServer => {
-                if let Some(topo) = typed::<TopoServer>(child) {
-                    let global = topo
-                        .metadata
-                        .labels
-                        .as_ref()
-                        .and_then(|l| l.get(labels::CELL))
-                        .is_none();
-                    out.add(
-                        build::topo::build(&topo, &settings.images.pull, global && has_local_topo),
-                        false,
-                    );
-                }
+                let topo = typed::<TopoServer>(child);
+                let global = topo
+                    .metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(labels::CELL))
+                    .is_none();
+                out.add(
+                    built_from(build::topo::build(
+                        &topo,
+                        &settings.images.pull,
+                        global && has_local_topo,
+                    )),
+                    false,
+                );
             }
             Kind::Cell => {
-                if let Some(cell) = typed::<Cell>(child) {
-                    out.add(build::gateway::build(&cell, no_env()), false);
-                }
+                let cell = typed::<Cell>(child);
+                out.add(built_from(build::gateway::build(&cell, no_env())), false);
             }
             Kind::Shard => {
-                if let Some(shard) = typed::<Shard>(child) {
-                    shard_objects(ctx, child, &shard, preview_runtime, budget, &mut out);
-                }
+                let shard = typed::<Shard>(child);
+                shard_objects(ctx, child, &shard, preview_runtime, budget, &mut out);
             }
             _ => {}
         }
@@ -238,10 +240,26 @@ pub fn build(
     out
 }
 
-fn typed<T: DeserializeOwned>(child: &Generated) -> Option<T> {
-    // Children are serialised from these very types.
+/// A builder's objects. The compiler made every child it builds from, with
+/// its identity, so an error is a broken invariant: an internal error
+/// naming the child (exit 3), never objects with empty names.
+fn built_from<T>(result: Result<T, BuildError>) -> T {
+    result.unwrap_or_else(|e| panic!("internal error: {e}"))
+}
+
+/// A child as its type. Children are serialised from these very types, so
+/// a failure is an internal error naming the child, never a child whose
+/// objects silently vanish.
+fn typed<T: DeserializeOwned>(child: &Generated) -> T {
     // Read in place: cloning the value first would double the cost.
-    T::deserialize(&child.value).ok()
+    T::deserialize(&child.value).unwrap_or_else(|e| {
+        panic!(
+            "internal error: the generated {} {}/{} does not match its type: {e}",
+            child.kind.name(),
+            child.namespace,
+            child.name
+        )
+    })
 }
 
 fn shard_objects(
@@ -314,8 +332,9 @@ fn shard_objects(
             }
         })
         .collect();
-    let shard_name = shard.metadata.name.clone().unwrap_or_default();
-    let cluster = build::cluster_of(&shard.metadata);
+    let identity = built_from(Identity::of("Shard", &shard.metadata));
+    let shard_name = identity.name;
+    let cluster = identity.cluster;
     let input = ShardConfigInput {
         cluster: &cluster,
         database: &spec.database_name,
@@ -332,7 +351,10 @@ fn shard_objects(
         pg_hba_template: pgconf::pg_hba_template(),
         exporter_queries: pgconf::exporter_queries(),
     };
-    out.add(build::shard::build(shard, &files, no_env()), false);
+    out.add(
+        built_from(build::shard::build(shard, &files, no_env())),
+        false,
+    );
     if !preview_runtime {
         return;
     }
@@ -349,7 +371,9 @@ fn shard_objects(
                 return;
             }
             for index in 0..u32::try_from(pool.replicas_per_cell.unwrap_or(1)).unwrap_or(0) {
-                if let Some(objects) = build::pool::build(shard, pool_name, cell, index, &inputs) {
+                if let Some(objects) =
+                    built_from(build::pool::build(shard, pool_name, cell, index, &inputs))
+                {
                     out.add(objects.into_iter().map(mark_local_config), true);
                 }
             }
