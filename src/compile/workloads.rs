@@ -18,13 +18,12 @@ use super::validate::Finding;
 use crate::api::cluster::MultigresClusterSpec;
 use crate::api::{Cell, Kind, Shard, TopoServer};
 use crate::build::{
-    self, BuildError, Built, Identity, cluster::ClusterParts, otel::Otel, pool::PodInputs,
-    shard::ConfigFiles,
+    self, BuildError, Built, cluster::ClusterParts, otel::Otel, pool::PodInputs, shard::ConfigFiles,
 };
 use crate::images::{Component, ImageSet};
 use crate::labels;
+use crate::pgconf;
 use crate::pgconf::settings as pgconfig;
-use crate::pgconf::{self, PoolSizing, ShardConfigInput};
 
 /// What the builders of one cluster need.
 pub struct ClusterContext<'a> {
@@ -316,36 +315,7 @@ fn shard_objects(
             Some(body)
         }
     };
-    let sizing: Vec<PoolSizing<'_>> = spec
-        .pools
-        .values()
-        .map(|pool| {
-            let resources = pool.postgres.resources.as_ref();
-            let limits = resources.and_then(|r| r.limits.as_ref());
-            let requests = resources.and_then(|r| r.requests.as_ref());
-            PoolSizing {
-                memory_limit: quantity_text(limits, "memory"),
-                memory_request: quantity_text(requests, "memory"),
-                cpu_limit: quantity_text(limits, "cpu"),
-                cpu_request: quantity_text(requests, "cpu"),
-                storage_size: pool.storage.size.as_deref(),
-            }
-        })
-        .collect();
-    let identity = built_from(Identity::of("Shard", &shard.metadata));
-    let shard_name = identity.name;
-    let cluster = identity.cluster;
-    let input = ShardConfigInput {
-        cluster: &cluster,
-        database: &spec.database_name,
-        table_group: &spec.table_group_name,
-        shard: &spec.shard_name,
-        shard_object_name: &shard_name,
-        pools: &sizing,
-        postgres_config: &spec.postgres_config,
-        postgres_config_ref_body: reference_body,
-    };
-    let rendered = pgconf::render(&input);
+    let rendered = built_from(pgconf::render_for_shard(shard, reference_body));
     let files = ConfigFiles {
         postgresql_conf: rendered.text.clone(),
         pg_hba_template: pgconf::pg_hba_template(),
@@ -379,13 +349,6 @@ fn shard_objects(
             }
         }
     }
-}
-
-fn quantity_text<'q>(
-    amounts: Option<&'q BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>,
-    key: &str,
-) -> Option<&'q str> {
-    amounts.and_then(|m| m.get(key)).map(|q| q.0.as_str())
 }
 
 /// Runtime previews are for reading: no tool applies them.

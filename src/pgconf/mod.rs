@@ -620,6 +620,53 @@ fn hash_settings(settings: &BTreeMap<String, String>) -> String {
 
 /// The shard's `postgresql.conf` with its hashes, classified by
 /// [`requires_restart`].
+/// The amount `key` (`memory`, `cpu`) of a resource list, as written.
+fn quantity_text<'q>(
+    amounts: Option<&'q BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>,
+    key: &str,
+) -> Option<&'q str> {
+    amounts.and_then(|m| m.get(key)).map(|q| q.0.as_str())
+}
+
+/// The configuration of `shard` as the API server stores it: sized from
+/// its pools, named by its identity, from its merged `postgresConfig` and
+/// the body of its `postgresConfigRef` (which the caller reads from the
+/// ConfigMap). The compiler and the reconciler both build from this, so
+/// they produce the same file and hashes from the same Shard.
+pub fn render_for_shard(
+    shard: &crate::api::Shard,
+    reference_body: Option<&str>,
+) -> Result<RenderedConfig, crate::build::BuildError> {
+    let identity = crate::build::Identity::of("Shard", &shard.metadata)?;
+    let spec = &shard.spec;
+    let sizing: Vec<PoolSizing<'_>> = spec
+        .pools
+        .values()
+        .map(|pool| {
+            let resources = pool.postgres.resources.as_ref();
+            let limits = resources.and_then(|r| r.limits.as_ref());
+            let requests = resources.and_then(|r| r.requests.as_ref());
+            PoolSizing {
+                memory_limit: quantity_text(limits, "memory"),
+                memory_request: quantity_text(requests, "memory"),
+                cpu_limit: quantity_text(limits, "cpu"),
+                cpu_request: quantity_text(requests, "cpu"),
+                storage_size: pool.storage.size.as_deref(),
+            }
+        })
+        .collect();
+    Ok(render(&ShardConfigInput {
+        cluster: &identity.cluster,
+        database: &spec.database_name,
+        table_group: &spec.table_group_name,
+        shard: &spec.shard_name,
+        shard_object_name: &identity.name,
+        pools: &sizing,
+        postgres_config: &spec.postgres_config,
+        postgres_config_ref_body: reference_body,
+    }))
+}
+
 pub fn render(input: &ShardConfigInput<'_>) -> RenderedConfig {
     render_with(input, requires_restart)
 }
