@@ -26,7 +26,7 @@ pub const PROJECT_REF: &str = "multigres.com/project-ref";
 pub const NODE_ZONE_ID: &str = "topology.k8s.aws/zone-id";
 pub const NODE_REGION: &str = "topology.kubernetes.io/region";
 
-/// Pod label of a TopoServer's own etcd pods (see `build::topo::build`).
+/// Pod label of a TopoServer's own etcd pods (see `manifests::topo::build`).
 pub const TOPO_SERVER: &str = "multigres.com/toposerver";
 
 /// Annotations of a pool pod: the hash of its spec, and of the

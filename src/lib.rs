@@ -8,7 +8,6 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
-pub mod build;
 #[cfg(feature = "cli")]
 pub mod cli;
 #[cfg(feature = "cli")]
@@ -21,6 +20,7 @@ pub mod gitops;
 pub mod images;
 pub mod input_files;
 pub mod labels;
+pub mod manifests;
 pub mod names;
 pub mod pgconf;
 pub mod units;

@@ -310,7 +310,7 @@ impl Object {
     }
 
     /// A Kubernetes object built for `cluster`'s children.
-    fn built(cluster: &str, object: crate::build::Built) -> Self {
+    fn built(cluster: &str, object: crate::manifests::Built) -> Self {
         Self {
             api_version: object.api_version.into(),
             kind: object.kind.into(),

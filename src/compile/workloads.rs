@@ -17,11 +17,11 @@ use super::size;
 use super::validate::Finding;
 use crate::api::cluster::MultigresClusterSpec;
 use crate::api::{Cell, Kind, Shard, TopoServer};
-use crate::build::{
-    self, BuildError, Built, cluster::ClusterParts, otel::Otel, pool::PodInputs, shard::ConfigFiles,
-};
 use crate::images::{Component, ImageSet};
 use crate::labels;
+use crate::manifests::{
+    self, BuildError, Built, cluster::ClusterParts, otel::Otel, pool::PodInputs, shard::ConfigFiles,
+};
 use crate::pgconf;
 use crate::pgconf::settings as pgconfig;
 
@@ -182,9 +182,9 @@ pub fn build(
             fallback: no_env(),
         },
     };
-    out.add(build::cluster::build(&parts), false);
+    out.add(manifests::cluster::build(&parts), false);
     out.add(
-        build::certificates::build(
+        manifests::certificates::build(
             ctx.name,
             ctx.namespace,
             parts.internal_tls,
@@ -214,7 +214,7 @@ pub fn build(
                     .and_then(|l| l.get(labels::CELL))
                     .is_none();
                 out.add(
-                    built_from(build::topo::build(
+                    built_from(manifests::topo::build(
                         &topo,
                         &settings.images.pull,
                         global && has_local_topo,
@@ -224,7 +224,10 @@ pub fn build(
             }
             Kind::Cell => {
                 let cell = typed::<Cell>(child);
-                out.add(built_from(build::gateway::build(&cell, no_env())), false);
+                out.add(
+                    built_from(manifests::gateway::build(&cell, no_env())),
+                    false,
+                );
             }
             Kind::Shard => {
                 let shard = typed::<Shard>(child);
@@ -322,7 +325,7 @@ fn shard_objects(
         exporter_queries: pgconf::exporter_queries(),
     };
     out.add(
-        built_from(build::shard::build(shard, &files, no_env())),
+        built_from(manifests::shard::build(shard, &files, no_env())),
         false,
     );
     if !preview_runtime {
@@ -341,9 +344,9 @@ fn shard_objects(
                 return;
             }
             for index in 0..u32::try_from(pool.replicas_per_cell.unwrap_or(1)).unwrap_or(0) {
-                if let Some(objects) =
-                    built_from(build::pool::build(shard, pool_name, cell, index, &inputs))
-                {
+                if let Some(objects) = built_from(manifests::pool::build(
+                    shard, pool_name, cell, index, &inputs,
+                )) {
                     out.add(objects.into_iter().map(mark_local_config), true);
                 }
             }

@@ -636,8 +636,8 @@ fn quantity_text<'q>(
 pub fn render_for_shard(
     shard: &crate::api::Shard,
     reference_body: Option<&str>,
-) -> Result<RenderedConfig, crate::build::BuildError> {
-    let identity = crate::build::Identity::of("Shard", &shard.metadata)?;
+) -> Result<RenderedConfig, crate::manifests::BuildError> {
+    let identity = crate::manifests::Identity::of("Shard", &shard.metadata)?;
     let spec = &shard.spec;
     let sizing: Vec<PoolSizing<'_>> = spec
         .pools

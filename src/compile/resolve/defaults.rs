@@ -8,9 +8,9 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
 pub const GLOBAL_ROOT_PATH: &str = "/multigres/global";
 pub const ETCD_REPLICAS: i32 = 3;
-pub const ETCD_STORAGE_SIZE: &str = crate::build::topo::RESOLVED_ETCD_STORAGE;
+pub const ETCD_STORAGE_SIZE: &str = crate::manifests::topo::RESOLVED_ETCD_STORAGE;
 /// Upstream reuses the etcd storage constant for pools.
-pub const POOL_STORAGE_SIZE: &str = crate::build::topo::RESOLVED_ETCD_STORAGE;
+pub const POOL_STORAGE_SIZE: &str = crate::manifests::topo::RESOLVED_ETCD_STORAGE;
 pub const EXTERNAL_TOPO_IMPLEMENTATION: &str = "etcd";
 pub const STATELESS_REPLICAS: i32 = 1;
 pub const BACKUP_PATH: &str = "/backups";
