@@ -51,8 +51,7 @@ fn cases() -> Vec<Case> {
 }
 
 fn render(inputs: &[Input], options: &Options) -> String {
-    let output = compile::compile(inputs, options);
-    assert!(!output.has_errors(), "the benchmark inputs are valid");
+    let output = compile::compile(inputs, options).expect("the benchmark inputs are valid");
     emit::to_yaml(&output.objects)
 }
 
@@ -64,7 +63,8 @@ fn main() {
     let options = Options::default();
     let cases = cases();
     for case in &cases {
-        let compiled = compile::compile(&case.inputs, &options);
+        let compiled =
+            compile::compile(&case.inputs, &options).expect("the benchmark inputs are valid");
         let objects = compiled.objects.len() as u64;
         let mut group = criterion.benchmark_group(&case.name);
         group.throughput(Throughput::Elements(objects));

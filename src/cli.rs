@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::api::{Kind, crd};
 use crate::compile::diagnostics::{Diagnostics, InputError};
-use crate::compile::{self, Input, InputLimits, Options, Output, emit};
+use crate::compile::{self, Bundle, Input, InputLimits, Options, emit};
 use crate::explain;
 use crate::images::ImageSet;
 use crate::input_files::{self, Budget};
@@ -273,10 +273,9 @@ fn render(args: &RenderArgs) -> Result<u8, Failure> {
     }
     let (inputs, mut options) = read_inputs(&args.input)?;
     options.preview_runtime = args.preview_runtime;
-    let output = compile::compile(&inputs, &options);
-    if report(&output.diagnostics) {
+    let Some(output) = compiled(compile::compile(&inputs, &options)) else {
         return Ok(EXIT_INVALID);
-    }
+    };
     if let Some(dir) = &args.output_dir {
         let files = tree::files(&output.objects)?;
         let summary = tree::write(dir, &files)?;
@@ -345,10 +344,9 @@ fn render(args: &RenderArgs) -> Result<u8, Failure> {
 fn explain_command(args: &ExplainArgs) -> Result<u8, Failure> {
     let query = explain::Query::parse(&args.field)?;
     let (inputs, options) = read_inputs(&args.input)?;
-    let output = compile::compile(&inputs, &options);
-    if report(&output.diagnostics) {
+    let Some(output) = compiled(compile::compile(&inputs, &options)) else {
         return Ok(EXIT_INVALID);
-    }
+    };
     let text = explain::explain(&output, &query, options.namespace.as_deref())?;
     write_stdout(&text)?;
     Ok(EXIT_OK)
@@ -357,10 +355,10 @@ fn explain_command(args: &ExplainArgs) -> Result<u8, Failure> {
 fn validate(args: &ValidateArgs) -> Result<u8, Failure> {
     let (inputs, options) = read_inputs(&args.input)?;
     let previous = read_paths(&args.previous, &mut Budget::new(args.input.max_input_bytes))?;
-    let output: Output = compile::compile_with_previous(&inputs, &previous, &options);
-    if report(&output.diagnostics) {
+    let Some(output) = compiled(compile::compile_with_previous(&inputs, &previous, &options))
+    else {
         return Ok(EXIT_INVALID);
-    }
+    };
     eprintln!("{} objects valid", output.objects.len());
     Ok(EXIT_OK)
 }
@@ -381,6 +379,21 @@ fn crds(args: &CrdsArgs) -> Result<u8, Failure> {
         }
     }
     Ok(EXIT_OK)
+}
+
+/// The bundle of a compilation, its warnings printed on stderr; or, on
+/// errors, every diagnostic printed and `None`.
+pub(crate) fn compiled(result: Result<Bundle, Diagnostics>) -> Option<Bundle> {
+    match result {
+        Ok(bundle) => {
+            report(&bundle.warnings);
+            Some(bundle)
+        }
+        Err(diagnostics) => {
+            report(&diagnostics);
+            None
+        }
+    }
 }
 
 /// Prints diagnostics to stderr; returns whether any is an error.

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::{Component as PathComponent, Path, PathBuf};
 
 use crate::cli::{
-    ArgocdCommand, EXIT_INVALID, EXIT_OK, Failure, read_images_file, read_paths, report,
+    ArgocdCommand, EXIT_INVALID, EXIT_OK, Failure, compiled, read_images_file, read_paths,
     write_stdout,
 };
 use crate::compile::diagnostics::{self as codes, InputError};
@@ -169,10 +169,9 @@ fn generate(env: &HashMap<String, String>, cwd: &Path) -> Result<u8, Failure> {
         images,
         ..Default::default()
     };
-    let output = compile::compile(&inputs, &options);
-    if report(&output.diagnostics) {
+    let Some(output) = compiled(compile::compile(&inputs, &options)) else {
         return Ok(EXIT_INVALID);
-    }
+    };
 
     if let Some(version) = get("KUBE_VERSION").and_then(argocd::kube_version)
         && version < argocd::MIN_KUBE_VERSION

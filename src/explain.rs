@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::compile::path::FieldPath;
 use crate::compile::provenance::Source;
-use crate::compile::{Object, Origin, Output};
+use crate::compile::{Bundle, Object, Origin};
 
 /// `KIND/NAME[:FIELD]`, NAME possibly `namespace/name`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +54,7 @@ impl Query {
 
 /// Explains `query` against a compilation's output.
 pub fn explain(
-    output: &Output,
+    output: &Bundle,
     query: &Query,
     default_namespace: Option<&str>,
 ) -> Result<String, String> {
@@ -124,7 +124,7 @@ pub fn explain(
     Ok(out)
 }
 
-fn describe(out: &mut String, output: &Output, object: &Object, path: &FieldPath, value: &Value) {
+fn describe(out: &mut String, output: &Bundle, object: &Object, path: &FieldPath, value: &Value) {
     let _ = writeln!(out, "  {path}: {}", compact(value));
     match object.prov.lookup(&path.pointer()) {
         Some(source) => {
@@ -146,7 +146,7 @@ fn describe(out: &mut String, output: &Output, object: &Object, path: &FieldPath
 }
 
 /// `file:line:col` of the node a source names.
-fn location(output: &Output, source: &Source) -> Option<String> {
+fn location(output: &Bundle, source: &Source) -> Option<String> {
     let (object, pointer) = source.at.as_ref()?;
     let exact = output.sources.has_node(object, pointer);
     let pos = output.sources.key_pos(object, pointer);
@@ -196,7 +196,7 @@ fn suggest_field(value: &Value, field: &FieldPath) -> String {
         .unwrap_or_else(|| "; leave out :FIELD to list every field".into())
 }
 
-fn not_found(output: &Output, query: &Query) -> String {
+fn not_found(output: &Bundle, query: &Query) -> String {
     let same_kind: Vec<String> = output
         .objects
         .iter()

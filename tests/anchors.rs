@@ -26,8 +26,7 @@ fn render_dir(dir: &str, namespace: Option<&str>) -> Vec<Object> {
         namespace: namespace.map(Into::into),
         ..Default::default()
     };
-    let output = compile(&inputs, &options);
-    assert!(!output.has_errors(), "{}", output.diagnostics);
+    let output = compile(&inputs, &options).unwrap_or_else(|errors| panic!("{errors}"));
     output.objects
 }
 

@@ -18,8 +18,7 @@ fn render(files: &[(&str, String)], preview_runtime: bool) -> Vec<Object> {
             ..Default::default()
         },
     );
-    assert!(!output.has_errors(), "{}", output.diagnostics);
-    output.objects
+    output.unwrap_or_else(|errors| panic!("{errors}")).objects
 }
 
 fn minimal() -> String {

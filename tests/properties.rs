@@ -227,15 +227,13 @@ fn render(inputs: &[Input], preview_runtime: bool) -> Result<Rendered, String> {
         preview_runtime,
         ..Options::default()
     };
-    let output = compile(inputs, &options);
-    if output.has_errors() {
-        return Err(output
-            .diagnostics
+    let output = compile(inputs, &options).map_err(|errors| {
+        errors
             .0
             .iter()
             .map(|d| format!("{d}\n"))
-            .collect());
-    }
+            .collect::<String>()
+    })?;
     let generated: Vec<_> = output
         .objects
         .iter()

@@ -7,8 +7,9 @@
 //! `tests/fuzz_regressions.rs`, which replays every input a fuzzer ever
 //! found (`fuzz/regressions/`).
 
+use multigres::compile::diagnostics::Diagnostics;
 use multigres::compile::yaml::{self, Limits};
-use multigres::compile::{Input, InputLimits, Options, Output, compile, emit};
+use multigres::compile::{Bundle, Input, InputLimits, Options, compile, emit};
 
 /// The name diagnostics give the input.
 const FILE: &str = "fuzz.yaml";
@@ -38,8 +39,8 @@ pub fn check(bytes: &[u8], preview_runtime: bool) {
         "compiling the same input twice gave different results"
     );
     check_positions(&first, bytes);
-    if let Some(yaml) = &seen.yaml {
-        check_output_reads_back(&first, yaml);
+    if let (Ok(bundle), Some(yaml)) = (&first, &seen.yaml) {
+        check_output_reads_back(bundle, yaml);
     }
 }
 
@@ -52,30 +53,41 @@ struct Seen {
 }
 
 impl Seen {
-    fn of(output: &Output) -> Self {
+    fn of(output: &Result<Bundle, Diagnostics>) -> Self {
         Seen {
-            diagnostics: output
-                .diagnostics
+            diagnostics: diagnostics(output)
                 .0
                 .iter()
                 .map(|d| format!("{d}\n"))
                 .collect(),
-            yaml: (!output.has_errors()).then(|| emit::to_yaml(&output.objects)),
+            yaml: output
+                .as_ref()
+                .ok()
+                .map(|bundle| emit::to_yaml(&bundle.objects)),
         }
+    }
+}
+
+/// Every diagnostic of a compilation: the errors and warnings of a failure,
+/// or the warnings of a success.
+fn diagnostics(output: &Result<Bundle, Diagnostics>) -> &Diagnostics {
+    match output {
+        Ok(bundle) => &bundle.warnings,
+        Err(diagnostics) => diagnostics,
     }
 }
 
 /// Every diagnostic names the input and a line of it (or the line just
 /// past its end, where a stream can end too early). Lines end as YAML ends
 /// them: at a line feed, a carriage return, or both together.
-fn check_positions(output: &Output, bytes: &[u8]) {
+fn check_positions(output: &Result<Bundle, Diagnostics>, bytes: &[u8]) {
     let breaks = bytes
         .iter()
         .enumerate()
         .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
         .count();
     let lines = breaks + 1;
-    for diagnostic in &output.diagnostics.0 {
+    for diagnostic in &diagnostics(output).0 {
         assert_eq!(diagnostic.file, FILE, "{diagnostic}");
         let line = diagnostic.pos.line as usize;
         assert!(
@@ -86,7 +98,7 @@ fn check_positions(output: &Output, bytes: &[u8]) {
 }
 
 /// `text` is what `output` printed.
-fn check_output_reads_back(output: &Output, text: &str) {
+fn check_output_reads_back(output: &Bundle, text: &str) {
     let unlimited = Limits {
         max_depth: usize::MAX,
         max_nodes: usize::MAX,

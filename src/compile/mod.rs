@@ -76,20 +76,17 @@ pub struct Object {
     pub prov: Provenance,
 }
 
-/// The result of one compilation.
+/// What a compilation that found no error produced. With any error,
+/// [`compile`] returns every diagnostic instead (errors and warnings), and no
+/// object: all or nothing.
 #[derive(Debug, Default)]
-pub struct Output {
+pub struct Bundle {
+    /// The inputs as read, for positions (`explain`).
     pub sources: Sources,
     /// Sorted in emission order (see [`emit::sort_key`]).
     pub objects: Vec<Object>,
-    /// Errors and warnings; with any error, `objects` must not be used.
-    pub diagnostics: Diagnostics,
-}
-
-impl Output {
-    pub fn has_errors(&self) -> bool {
-        self.diagnostics.has_errors()
-    }
+    /// Warnings only.
+    pub warnings: Diagnostics,
 }
 
 /// Checks a namespace given outside the inputs (`--namespace`, an Argo CD
@@ -107,7 +104,7 @@ pub fn check_namespace(namespace: &str) -> Result<(), String> {
 }
 
 /// Compiles `inputs` as a create: every input is new.
-pub fn compile(inputs: &[Input], options: &Options) -> Output {
+pub fn compile(inputs: &[Input], options: &Options) -> Result<Bundle, Diagnostics> {
     compile_with_previous(inputs, &[], options)
 }
 
@@ -116,7 +113,11 @@ pub fn compile(inputs: &[Input], options: &Options) -> Output {
 /// judged too. A previous version that does not load or admit is an error,
 /// reported at its own file, line and column: the update checks would
 /// otherwise be skipped without a word.
-pub fn compile_with_previous(inputs: &[Input], previous: &[Input], options: &Options) -> Output {
+pub fn compile_with_previous(
+    inputs: &[Input],
+    previous: &[Input],
+    options: &Options,
+) -> Result<Bundle, Diagnostics> {
     let (sources, loaded, load_diagnostics) = load::load(inputs, &options.limits);
     let mut run = Run {
         sources,
@@ -256,11 +257,15 @@ pub fn compile_with_previous(inputs: &[Input], previous: &[Input], options: &Opt
         run.diagnostics.push(nothing_to_render(inputs));
     }
     objects.sort_by_cached_key(emit::sort_key);
-    Output {
+    let diagnostics = run.diagnostics.finish();
+    if diagnostics.has_errors() {
+        return Err(diagnostics);
+    }
+    Ok(Bundle {
         sources: run.sources,
         objects,
-        diagnostics: run.diagnostics.finish(),
-    }
+        warnings: diagnostics,
+    })
 }
 
 /// The error of inputs that hold no object.

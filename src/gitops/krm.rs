@@ -75,16 +75,23 @@ pub fn run(input: &str) -> Outcome {
         images,
         ..Default::default()
     };
-    let output = compile::compile(&inputs, &compile_options);
+    let output = match compile::compile(&inputs, &compile_options) {
+        Ok(output) => output,
+        Err(diagnostics) => {
+            let results = diagnostics
+                .0
+                .iter()
+                .map(|d| diagnostic_result(d, &items))
+                .collect();
+            return failure(items, results);
+        }
+    };
     let results: Vec<Value> = output
-        .diagnostics
+        .warnings
         .0
         .iter()
         .map(|d| diagnostic_result(d, &items))
         .collect();
-    if output.has_errors() {
-        return failure(items, results);
-    }
 
     let mut out_items = Vec::new();
     for object in output.objects {

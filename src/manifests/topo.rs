@@ -365,7 +365,7 @@ mod tests {
             &[crate::compile::Input::new("c.yaml", cluster)],
             &Default::default(),
         );
-        assert!(!output.has_errors(), "{}", output.diagnostics);
+        let output = output.unwrap_or_else(|errors| panic!("{errors}"));
         let topo_server = output
             .objects
             .iter()
