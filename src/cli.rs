@@ -1,7 +1,7 @@
 //! The `multigres` command line.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -384,16 +384,8 @@ fn crds(args: &CrdsArgs) -> Result<u8, Failure> {
 /// The bundle of a compilation, its warnings printed on stderr; or, on
 /// errors, every diagnostic printed and `None`.
 pub(crate) fn compiled(result: Result<Bundle, Diagnostics>) -> Option<Bundle> {
-    match result {
-        Ok(bundle) => {
-            report(&bundle.warnings);
-            Some(bundle)
-        }
-        Err(diagnostics) => {
-            report(&diagnostics);
-            None
-        }
-    }
+    report(compile::diagnostics_of(&result));
+    result.ok()
 }
 
 /// Prints diagnostics to stderr; returns whether any is an error.
@@ -438,7 +430,13 @@ fn read_inputs(args: &InputArgs) -> Result<(Vec<Input>, Options), Failure> {
     let mut images = ImageSet::default();
     // Past the budget the compiler reports the breach on the inputs.
     if let Some(path) = args.images_file.as_ref().filter(|_| !budget.is_crossed()) {
-        let text = read_images_file(path, &mut budget)?;
+        let text = budget.read_text(path, "the images file").map_err(|e| {
+            if e.code == compile::diagnostics::INPUT_LIMIT {
+                e.hint("raise the limit with --max-input-bytes")
+            } else {
+                e
+            }
+        })?;
         images.apply_file(&path.display().to_string(), &text)?;
     }
     for flag in &args.images {
@@ -453,33 +451,6 @@ fn read_inputs(args: &InputArgs) -> Result<(Vec<Input>, Options), Failure> {
             preview_runtime: false,
         },
     ))
-}
-
-/// The images file, charged to the command's byte budget.
-pub(crate) fn read_images_file(path: &Path, budget: &mut Budget) -> Result<String, InputError> {
-    let place = path.display().to_string();
-    let bytes = budget.read_file(path)?;
-    if budget.is_crossed() {
-        return Err(InputError::new(
-            place,
-            compile::diagnostics::INPUT_LIMIT,
-            format!(
-                "the images file takes the inputs over the limit of {} bytes",
-                budget.limit()
-            ),
-        )
-        .hint("raise the limit with --max-input-bytes"));
-    }
-    String::from_utf8(bytes).map_err(|e| {
-        InputError::new(
-            place,
-            compile::diagnostics::UNREADABLE,
-            format!(
-                "the images file is not UTF-8 text (byte {})",
-                e.utf8_error().valid_up_to()
-            ),
-        )
-    })
 }
 
 /// Reads files, directories (recursively, sorted) and `-` (stdin) within

@@ -6,8 +6,7 @@ use std::collections::HashMap;
 use std::path::{Component as PathComponent, Path, PathBuf};
 
 use crate::cli::{
-    ArgocdCommand, EXIT_INVALID, EXIT_OK, Failure, compiled, read_images_file, read_paths,
-    write_stdout,
+    ArgocdCommand, EXIT_INVALID, EXIT_OK, Failure, compiled, read_paths, write_stdout,
 };
 use crate::compile::diagnostics::{self as codes, InputError};
 use crate::compile::{self, InputLimits, Options, emit};
@@ -144,10 +143,12 @@ fn generate(env: &HashMap<String, String>, cwd: &Path) -> Result<u8, Failure> {
     // Past the budget the compiler reports the breach on the inputs.
     if let Some(file) = images_file.filter(|_| !budget.is_crossed()) {
         let path = inside_repository(&root, &file, "images file")?;
-        let text = read_images_file(&path, &mut budget).map_err(|mut e| {
-            e.place.clone_from(&file);
-            e
-        })?;
+        let text = budget
+            .read_text(&path, "the images file")
+            .map_err(|mut e| {
+                e.place.clone_from(&file);
+                e
+            })?;
         images.apply_file(&file, &text)?;
     }
     for (component, image) in &parameters.images {
@@ -271,28 +272,7 @@ fn canonical(path: &Path) -> Result<PathBuf, InputError> {
 pub fn krm() -> Result<u8, Failure> {
     // The same byte budget as `render` (a ResourceList holds every input).
     let mut budget = Budget::new(InputLimits::default().max_input_bytes);
-    let bytes = budget.read_stdin()?;
-    if budget.is_crossed() {
-        return Err(InputError::new(
-            "-",
-            codes::INPUT_LIMIT,
-            format!(
-                "the ResourceList on stdin is larger than the limit of {} bytes",
-                budget.limit()
-            ),
-        )
-        .into());
-    }
-    let text = String::from_utf8(bytes).map_err(|e| {
-        InputError::new(
-            "-",
-            codes::UNREADABLE,
-            format!(
-                "the ResourceList on stdin is not UTF-8 text (byte {})",
-                e.utf8_error().valid_up_to()
-            ),
-        )
-    })?;
+    let text = budget.read_text(Path::new("-"), "the ResourceList on stdin")?;
     let outcome = krm::run(&text);
     if outcome.failed {
         // Orchestrators print results; a short line on stderr helps when run by hand.

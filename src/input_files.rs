@@ -52,7 +52,7 @@ fn kind_of(file_type: fs::FileType) -> &'static str {
 
 /// Refuses anything but a regular file (symbolic links followed) before it
 /// is opened.
-pub fn check_regular(path: &Path) -> Result<(), InputError> {
+fn check_regular(path: &Path) -> Result<(), InputError> {
     let metadata = fs::metadata(path).map_err(|e| unreadable(path, &e))?;
     if metadata.is_file() {
         Ok(())
@@ -77,11 +77,6 @@ impl Budget {
             remaining: limit,
             crossed: false,
         }
-    }
-
-    /// The budget as given (`--max-input-bytes`).
-    pub fn limit(&self) -> usize {
-        self.limit
     }
 
     /// Whether a read found more bytes than the budget had left.
@@ -115,6 +110,38 @@ impl Budget {
             .map_err(|e| unreadable(Path::new("-"), &e))?;
         self.charge(bytes.len());
         Ok(bytes)
+    }
+
+    /// One input read whole as UTF-8 text: a file, or standard input for
+    /// `-`; `what` names it in messages ("the images file"). Refused when it
+    /// takes the reads over the budget.
+    pub fn read_text(&mut self, path: &Path, what: &str) -> Result<String, InputError> {
+        let bytes = if path.as_os_str() == "-" {
+            self.read_stdin()?
+        } else {
+            self.read_file(path)?
+        };
+        let place = path.display().to_string();
+        if self.crossed {
+            return Err(InputError::new(
+                place,
+                codes::INPUT_LIMIT,
+                format!(
+                    "{what} takes the inputs over the limit of {} bytes",
+                    self.limit
+                ),
+            ));
+        }
+        String::from_utf8(bytes).map_err(|e| {
+            InputError::new(
+                place,
+                codes::UNREADABLE,
+                format!(
+                    "{what} is not UTF-8 text (byte {})",
+                    e.utf8_error().valid_up_to()
+                ),
+            )
+        })
     }
 
     fn cap(&self) -> u64 {

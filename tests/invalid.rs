@@ -36,7 +36,7 @@ use std::process::Command;
 
 use multigres::api::rules;
 use multigres::compile::diagnostics::{CODES, Diagnostic, Severity, code_info};
-use multigres::compile::{Input, Options, compile_with_previous};
+use multigres::compile::{Input, Options, compile_with_previous, diagnostics_of};
 
 /// Where the cases live, relative to the crate root.
 const CASES: &str = "tests/invalid";
@@ -373,11 +373,7 @@ fn run_case(case: &Case) -> Vec<String> {
     };
     let output = compile_with_previous(&inputs, &previous, &options);
     let has_errors = output.is_err();
-    let diagnostics = &match output {
-        Ok(bundle) => bundle.warnings,
-        Err(diagnostics) => diagnostics,
-    }
-    .0;
+    let diagnostics = &diagnostics_of(&output).0;
 
     // The library: every expected diagnostic, and no unexpected error.
     let mut expects_error = false;

@@ -9,7 +9,7 @@
 
 use multigres::compile::diagnostics::Diagnostics;
 use multigres::compile::yaml::{self, Limits};
-use multigres::compile::{Bundle, Input, InputLimits, Options, compile, emit};
+use multigres::compile::{Bundle, Input, InputLimits, Options, compile, diagnostics_of, emit};
 
 /// The name diagnostics give the input.
 const FILE: &str = "fuzz.yaml";
@@ -55,7 +55,7 @@ struct Seen {
 impl Seen {
     fn of(output: &Result<Bundle, Diagnostics>) -> Self {
         Seen {
-            diagnostics: diagnostics(output)
+            diagnostics: diagnostics_of(output)
                 .0
                 .iter()
                 .map(|d| format!("{d}\n"))
@@ -65,15 +65,6 @@ impl Seen {
                 .ok()
                 .map(|bundle| emit::to_yaml(&bundle.objects)),
         }
-    }
-}
-
-/// Every diagnostic of a compilation: the errors and warnings of a failure,
-/// or the warnings of a success.
-fn diagnostics(output: &Result<Bundle, Diagnostics>) -> &Diagnostics {
-    match output {
-        Ok(bundle) => &bundle.warnings,
-        Err(diagnostics) => diagnostics,
     }
 }
 
@@ -87,7 +78,7 @@ fn check_positions(output: &Result<Bundle, Diagnostics>, bytes: &[u8]) {
         .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
         .count();
     let lines = breaks + 1;
-    for diagnostic in &diagnostics(output).0 {
+    for diagnostic in &diagnostics_of(output).0 {
         assert_eq!(diagnostic.file, FILE, "{diagnostic}");
         let line = diagnostic.pos.line as usize;
         assert!(

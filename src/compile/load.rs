@@ -134,6 +134,9 @@ pub struct LoadedObject {
     pub kind: Option<Kind>,
     pub name: String,
     pub namespace: Option<String>,
+    /// Its size as compact JSON, measured once: for the limit on one object
+    /// and the output byte budget.
+    pub bytes: usize,
 }
 
 impl LoadedObject {
@@ -394,6 +397,7 @@ fn collect_objects(
         kind: if ours { kind } else { None },
         name: name.to_owned(),
         namespace,
+        bytes: size,
     });
 }
 

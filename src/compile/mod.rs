@@ -89,6 +89,15 @@ pub struct Bundle {
     pub warnings: Diagnostics,
 }
 
+/// Every diagnostic of a compilation: the errors and warnings of a failure,
+/// or the warnings of a success.
+pub fn diagnostics_of(result: &Result<Bundle, Diagnostics>) -> &Diagnostics {
+    match result {
+        Ok(bundle) => &bundle.warnings,
+        Err(diagnostics) => diagnostics,
+    }
+}
+
 /// Checks a namespace given outside the inputs (`--namespace`, an Argo CD
 /// Application's destination, a KRM function's option): every object gets
 /// it, so it must be a DNS-1123 label as the API server requires.
@@ -144,7 +153,7 @@ pub fn compile_with_previous(
         .map(|(o, namespace)| ((namespace.clone(), o.name.clone()), (&o.value, &o.source)))
         .collect();
     // The output's bytes so far: the inputs, then each cluster's objects.
-    let mut output_bytes: usize = objects.iter().map(|o| size::json_len(&o.value)).sum();
+    let mut output_bytes: usize = kept.iter().map(|(o, _)| o.bytes).sum();
     for cluster in &clusters {
         let Some(typed_cluster) = run.typed::<MultigresCluster>(cluster) else {
             continue;

@@ -170,8 +170,12 @@ pub fn metadata(object: &Value) -> Vec<Finding> {
         && !is_dns_subdomain(name)
     {
         findings.push(
-            Finding::error(codes::INVALID_METADATA, root.key("name"), format!("{name:?} is not a valid object name"))
-                .hint("use at most 253 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit"),
+            Finding::error(
+                codes::INVALID_METADATA,
+                root.key("name"),
+                format!("{name:?} is not a valid object name"),
+            )
+            .hint(DNS_SUBDOMAIN_HINT),
         );
     }
     if let Some(namespace) = metadata.get("namespace").and_then(Value::as_str)
@@ -223,8 +227,12 @@ pub fn metadata(object: &Value) -> Vec<Finding> {
             }
             if field == "labels" && !is_label_value(value) {
                 findings.push(
-                    Finding::error(codes::INVALID_METADATA, path, format!("{value:?} is not a valid label value"))
-                        .hint("label values have at most 63 characters: letters, digits, '-', '_' and '.'"),
+                    Finding::error(
+                        codes::INVALID_METADATA,
+                        path,
+                        format!("{value:?} is not a valid label value"),
+                    )
+                    .hint(LABEL_VALUE_HINT),
                 );
             }
         }
@@ -289,11 +297,14 @@ pub fn kubernetes_syntax(kind: Kind, value: &Value) -> Vec<Finding> {
                      cert-manager Certificate and is its DNS name"
                 ),
             )
-            .hint("use at most 253 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit"),
+            .hint(DNS_SUBDOMAIN_HINT),
         );
     }
     findings
 }
+
+const DNS_SUBDOMAIN_HINT: &str = "use at most 253 lowercase letters, digits, '-' and '.', \
+                                  starting and ending with a letter or digit";
 
 const LABEL_VALUE_HINT: &str = "label values have at most 63 characters: letters, digits, '-', '_' \
                                 and '.', starting and ending with a letter or digit";

@@ -75,23 +75,15 @@ pub fn run(input: &str) -> Outcome {
         images,
         ..Default::default()
     };
-    let output = match compile::compile(&inputs, &compile_options) {
-        Ok(output) => output,
-        Err(diagnostics) => {
-            let results = diagnostics
-                .0
-                .iter()
-                .map(|d| diagnostic_result(d, &items))
-                .collect();
-            return failure(items, results);
-        }
-    };
-    let results: Vec<Value> = output
-        .warnings
+    let output = compile::compile(&inputs, &compile_options);
+    let results: Vec<Value> = compile::diagnostics_of(&output)
         .0
         .iter()
         .map(|d| diagnostic_result(d, &items))
         .collect();
+    let Ok(output) = output else {
+        return failure(items, results);
+    };
 
     let mut out_items = Vec::new();
     for object in output.objects {

@@ -27,7 +27,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
 use serde_json::{Value, json};
@@ -490,21 +489,9 @@ pub fn read(dir: &Path, max_bytes: usize) -> Result<Vec<File>, String> {
 
 /// The UTF-8 text of a file of at most `max_bytes`.
 fn read_text(path: &Path, max_bytes: usize) -> Result<String, String> {
-    // A named pipe would block in open(), a device never end.
-    crate::input_files::check_regular(path).map_err(|e| e.to_string())?;
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut bytes = Vec::new();
-    file.take(max_bytes as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if bytes.len() > max_bytes {
-        return Err(format!(
-            "{} is larger than {max_bytes} bytes (--max-input-bytes)",
-            path.display()
-        ));
-    }
-    String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text", path.display()))
+    crate::input_files::Budget::new(max_bytes)
+        .read_text(path, "the file")
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
