@@ -263,16 +263,14 @@ mod tests {
 
     #[test]
     fn a_read_past_the_budget_is_marked_and_holds_one_byte_more() {
-        let dir = std::env::temp_dir().join(format!("mg-budget-{}", std::process::id()));
-        fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("a.yaml");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.yaml");
         fs::write(&file, "0123456789").unwrap();
         let mut budget = Budget::new(15);
         assert_eq!(budget.read_file(&file).unwrap().len(), 10);
         assert!(!budget.is_crossed());
         assert_eq!(budget.read_file(&file).unwrap().len(), 6);
         assert!(budget.is_crossed());
-        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[cfg(unix)]

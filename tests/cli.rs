@@ -24,12 +24,59 @@ fn render_reads_stdin_with_a_namespace() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("name: demo-zone-a-"), "{stdout}");
     assert!(stdout.contains("address: demo-global-topo.team.svc:2379"));
-    // The input is passed through as written: no namespace is added to it.
+    // The cluster itself gets the namespace, as `kubectl apply -n` would give
+    // it: applied without one, it would land apart from its children.
     let cluster = stdout
         .split("---\n")
         .find(|doc| doc.contains("kind: MultigresCluster"))
         .expect("the input cluster");
-    assert!(cluster.starts_with("apiVersion: multigres.com/v1alpha1\nkind: MultigresCluster\nmetadata:\n  name: demo\nspec:"), "{cluster}");
+    assert!(cluster.starts_with("apiVersion: multigres.com/v1alpha1\nkind: MultigresCluster\nmetadata:\n  name: demo\n  namespace: team\nspec:"), "{cluster}");
+}
+
+#[test]
+fn namespace_flag_fills_namespaced_inputs_and_leaves_cluster_scoped_ones() {
+    let input = format!(
+        "{MINIMAL}---
+apiVersion: v1
+kind: Secret
+metadata: {{name: s}}
+stringData: {{k: pw}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {{name: reader}}
+rules: []
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: kept, namespace: elsewhere}}
+"
+    );
+    let (code, stdout, stderr) = multigres(&["render", "-", "-n", "team-a"], Some(&input));
+    assert_eq!(code, 0, "{stderr}");
+    let doc = |kind: &str| {
+        stdout
+            .split("---\n")
+            .find(|doc| doc.contains(&format!("kind: {kind}\n")))
+            .unwrap_or_else(|| panic!("no {kind} in {stdout}"))
+            .to_owned()
+    };
+    assert!(doc("Secret").contains("  name: s\n  namespace: team-a\n"));
+    assert!(!doc("ClusterRole").contains("namespace:"), "{}", doc("ClusterRole"));
+    assert!(doc("ConfigMap").contains("namespace: elsewhere"));
+
+    // --output-dir files the cluster under its namespace, as cli.md says.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rendered");
+    let out_arg = out.to_str().unwrap();
+    let (code, _, stderr) = multigres(
+        &["render", "-", "-n", "team-a", "--output-dir", out_arg],
+        Some(&input),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let cluster = std::fs::read_to_string(out.join("team-a/MultigresCluster/demo.yaml")).unwrap();
+    assert!(cluster.contains("  namespace: team-a\n"), "{cluster}");
+    assert!(out.join("_cluster/ClusterRole/reader.yaml").is_file());
 }
 
 #[test]
@@ -201,30 +248,11 @@ fn validate_judges_updates_against_the_previous_version() {
     assert_eq!(code, 0, "{stderr}");
 }
 
-/// A file in a directory of its own under the system's temporary
-/// directory, both removed on drop.
-struct TempFile(std::path::PathBuf);
-
-impl TempFile {
-    fn new(name: &str, text: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("multigres-cli-{}-{name}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(name);
-        std::fs::write(&path, text).unwrap();
-        Self(path)
-    }
-
-    fn path(&self) -> &str {
-        self.0.to_str().unwrap()
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if let Some(dir) = self.0.parent() {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
+/// Writes `text` to `dir/name` and returns the path.
+fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
 }
 
 /// A previous version that does not load or admit is reported at its own
@@ -248,15 +276,16 @@ fn validate_fails_on_a_broken_previous_version() {
             ":10:",
         ),
     ];
-    let current = TempFile::new("current.yaml", MINIMAL);
+    let dir = tempfile::tempdir().unwrap();
+    let current = write(&dir, "current.yaml", MINIMAL);
     for (name, text, code, line) in cases {
-        let previous = TempFile::new(name, &text);
+        let previous = write(&dir, name, &text);
         let (status, stdout, stderr) = multigres(
             &[
                 "validate",
-                current.path(),
+                &current,
                 "--previous",
-                previous.path(),
+                &previous,
                 "-n",
                 "team",
             ],
@@ -266,7 +295,7 @@ fn validate_fails_on_a_broken_previous_version() {
         assert!(stdout.is_empty(), "{name}: {stdout}");
         assert!(stderr.contains(code), "{name}: {stderr}");
         assert!(
-            stderr.contains(&format!("{}{line}", previous.path())),
+            stderr.contains(&format!("{}{line}", &previous)),
             "{name}: stderr names the previous file and line: {stderr}"
         );
         assert!(stderr.contains("previous version: "), "{name}: {stderr}");

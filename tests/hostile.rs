@@ -3,7 +3,7 @@
 //! assert the budgets (bytes, alias expansion, depth, counts), never seconds:
 //! seconds belong to the benchmark script (docs/performance.md).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::support::run;
 
@@ -20,17 +20,17 @@ fn assert_refused(run: &Run, expected: &str) {
     );
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("hostile")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A scratch directory, removed on drop. `name` says which test made it,
+/// for a person looking at a leftover after a crash.
+fn scratch(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("multigres-hostile-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
-fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
-    let path = dir.join(name);
+fn write(dir: impl AsRef<Path>, name: &str, bytes: &[u8]) -> String {
+    let path = dir.as_ref().join(name);
     std::fs::write(&path, bytes).unwrap();
     path.display().to_string()
 }
@@ -78,11 +78,11 @@ fn the_byte_budget_covers_all_inputs_together() {
     let dir = scratch("byte-budget");
     write(&dir, "a.yaml", CONFIG_MAP.as_bytes());
     write(
-        &dir,
+        dir.path(),
         "b.yaml",
         CONFIG_MAP.replace("name: x", "name: z").as_bytes(),
     );
-    let dir = dir.display().to_string();
+    let dir = dir.path().display().to_string();
     let both = (2 * CONFIG_MAP.len()).to_string();
     let run = multigres(
         &[
@@ -264,12 +264,12 @@ fn multigres_in(dir: &Path, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> 
 }
 
 /// A directory with the minimal example, for the Argo CD plugin and render.
-fn minimal_app(name: &str) -> PathBuf {
+fn minimal_app(name: &str) -> tempfile::TempDir {
     let dir = scratch(name);
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/minimal");
     for entry in std::fs::read_dir(example).unwrap() {
         let path = entry.unwrap().path();
-        std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
     }
     dir
 }
@@ -287,9 +287,9 @@ fn mkfifo(path: &Path) {
 #[test]
 fn a_named_pipe_is_skipped_in_a_directory_and_refused_by_name() {
     let dir = minimal_app("fifo");
-    mkfifo(&dir.join("pipe.yaml"));
+    mkfifo(&dir.path().join("pipe.yaml"));
     // In a directory: skipped with a note, the rest renders.
-    let run = multigres_in(&dir, &["render", "."], &[]);
+    let run = multigres_in(dir.path(), &["render", "."], &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("kind: MultigresCluster"));
     assert!(
@@ -312,15 +312,15 @@ fn a_named_pipe_is_skipped_in_a_directory_and_refused_by_name() {
         &["validate", "minimal.yaml", "--previous", "pipe.yaml"],
     ] {
         assert_refused(
-            &multigres_in(&dir, args, &[]),
+            &multigres_in(dir.path(), args, &[]),
             "pipe.yaml: error[MG003]: a named pipe, not a regular file",
         );
     }
     // The Argo CD plugin reads its directory the same way.
-    let run = multigres_in(&dir, &["argocd", "generate"], &[]);
+    let run = multigres_in(dir.path(), &["argocd", "generate"], &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let run = multigres_in(
-        &dir,
+        dir.path(),
         &["argocd", "generate"],
         &[("ARGOCD_ENV_IMAGES_FILE", "pipe.yaml".as_ref())],
     );
@@ -337,7 +337,7 @@ fn devices_are_never_read() {
         &["render", "/dev/urandom"],
     ] {
         assert_refused(
-            &multigres_in(&dir, args, &[]),
+            &multigres_in(dir.path(), args, &[]),
             "error[MG003]: a device, not a regular file",
         );
     }
@@ -349,7 +349,7 @@ fn the_images_file_is_charged_to_the_byte_budget() {
     let big = format!("# {}\nmultiorch: r/o:1\n", "x".repeat(100_000));
     write(&dir, "images.txt", big.as_bytes());
     let run = multigres_in(
-        &dir,
+        dir.path(),
         &[
             "render",
             ".",
@@ -378,7 +378,7 @@ fn plugin_variables_that_are_not_utf8_are_refused() {
         "ARGOCD_ENV_TEMPLATES",
         "KUBE_VERSION",
     ] {
-        let run = multigres_in(&dir, &["argocd", "generate"], &[(variable, not_utf8)]);
+        let run = multigres_in(dir.path(), &["argocd", "generate"], &[(variable, not_utf8)]);
         assert_refused(
             &run,
             &format!("{variable}: error[MG021]: the variable's value is not UTF-8 text"),
@@ -421,7 +421,7 @@ fn plugin_contract_errors_carry_a_code() {
             "KUBE_VERSION: error[MG021]: the destination cluster runs Kubernetes 1.28",
         ),
     ] {
-        let run = multigres_in(&dir, &["argocd", "generate"], &[(variable, value.as_ref())]);
+        let run = multigres_in(dir.path(), &["argocd", "generate"], &[(variable, value.as_ref())]);
         assert_refused(&run, expected);
     }
 }
@@ -448,10 +448,10 @@ fn images_file_errors_name_the_file_line_and_code() {
         ),
     ] {
         write(&dir, "images.txt", text.as_bytes());
-        let run = multigres_in(&dir, &["render", ".", "--images-file", "images.txt"], &[]);
+        let run = multigres_in(dir.path(), &["render", ".", "--images-file", "images.txt"], &[]);
         assert_refused(&run, expected);
     }
-    let run = multigres_in(&dir, &["render", ".", "--image", "postgres"], &[]);
+    let run = multigres_in(dir.path(), &["render", ".", "--image", "postgres"], &[]);
     assert_refused(
         &run,
         "--image: error[MG020]: \"postgres\": expected COMPONENT=IMAGE",
@@ -467,7 +467,7 @@ fn a_huge_etcd_member_count_is_refused_before_anything_is_built() {
              spec:\n  postgresPasswordSecretRef: {{name: s, key: p}}\n  globalTopoServer:\n    etcd:\n      replicas: {replicas}\n  cells:\n  - {{name: a, zoneId: z}}\n"
         );
         write(&dir, "etcd.yaml", cluster.as_bytes());
-        let run = multigres_in(&dir, &["render", "etcd.yaml"], &[]);
+        let run = multigres_in(dir.path(), &["render", "etcd.yaml"], &[]);
         assert_refused(
             &run,
             &format!(

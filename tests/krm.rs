@@ -5,16 +5,19 @@
 use crate::support::tools;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_multigres");
 
-fn package(name: &str, files: &[(&str, String)]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("multigres-krm-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+/// A kpt package in a scratch directory, removed on drop.
+fn package(name: &str, files: &[(&str, String)]) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("multigres-krm-{name}-"))
+        .tempdir()
+        .unwrap();
     for (path, text) in files {
-        let path = dir.join(path);
+        let path = dir.path().join(path);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();
     }
@@ -64,9 +67,9 @@ fn kpt_fn_eval_writes_every_object_and_is_idempotent() {
     }
     let dir = package("eval", &[("minimal.yaml", minimal())]);
     let exec = format!("{BIN} krm");
-    let (ok, log) = kpt(&["fn", "eval", dir.to_str().unwrap(), "--exec", &exec]);
+    let (ok, log) = kpt(&["fn", "eval", dir.path().to_str().unwrap(), "--exec", &exec]);
     assert!(ok, "{log}");
-    let first = snapshot(&dir);
+    let first = snapshot(dir.path());
     for file in [
         "generated/default/Cell/minimal-zone-a-96c88ae0.yaml",
         "generated/default/Shard/minimal-postgres-default-0-inf-1e3c045c.yaml",
@@ -103,10 +106,9 @@ fn kpt_fn_eval_writes_every_object_and_is_idempotent() {
             .contains("# A minimal cluster requires at least one cell definition.")
     );
 
-    let (ok, log) = kpt(&["fn", "eval", dir.to_str().unwrap(), "--exec", &exec]);
+    let (ok, log) = kpt(&["fn", "eval", dir.path().to_str().unwrap(), "--exec", &exec]);
     assert!(ok, "{log}");
-    assert_eq!(snapshot(&dir), first, "a second run changed the package");
-    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(snapshot(dir.path()), first, "a second run changed the package");
 }
 
 #[test]
@@ -120,23 +122,29 @@ fn kpt_fn_render_runs_the_kptfile_pipeline() {
     );
     let cluster = minimal().replace("  namespace: default\n", "");
     let dir = package("render", &[("Kptfile", kptfile), ("cluster.yaml", cluster)]);
-    let (refused, log) = kpt(&["fn", "render", dir.to_str().unwrap()]);
+    let (refused, log) = kpt(&["fn", "render", dir.path().to_str().unwrap()]);
     assert!(
         !refused,
         "kpt must refuse exec functions without --allow-exec: {log}"
     );
-    let (ok, log) = kpt(&["fn", "render", dir.to_str().unwrap(), "--allow-exec"]);
+    let (ok, log) = kpt(&["fn", "render", dir.path().to_str().unwrap(), "--allow-exec"]);
     assert!(ok, "{log}");
-    let files = snapshot(&dir);
+    let files = snapshot(dir.path());
     let shard = &files["generated/shop/Shard/minimal-postgres-default-0-inf-1e3c045c.yaml"];
     assert!(
         shard.contains("address: minimal-global-topo.shop.svc:2379"),
         "{shard}"
     );
-    let (ok, log) = kpt(&["fn", "render", dir.to_str().unwrap(), "--allow-exec"]);
+    // The cluster, written without a namespace, gets the function's: applied
+    // without one it would land apart from its children.
+    assert!(
+        files["cluster.yaml"].contains("\n  namespace: shop\n"),
+        "{}",
+        files["cluster.yaml"]
+    );
+    let (ok, log) = kpt(&["fn", "render", dir.path().to_str().unwrap(), "--allow-exec"]);
     assert!(ok, "{log}");
-    assert_eq!(snapshot(&dir), files, "a second render changed the package");
-    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(snapshot(dir.path()), files, "a second render changed the package");
 }
 
 #[test]
@@ -146,13 +154,12 @@ fn invalid_inputs_fail_with_results_and_leave_the_package_alone() {
     }
     let broken = minimal().replace("zoneId: us-central1-a", "zoneID: us-central1-a");
     let dir = package("invalid", &[("minimal.yaml", broken)]);
-    let before = snapshot(&dir);
+    let before = snapshot(dir.path());
     let exec = format!("{BIN} krm");
-    let (ok, log) = kpt(&["fn", "eval", dir.to_str().unwrap(), "--exec", &exec]);
+    let (ok, log) = kpt(&["fn", "eval", dir.path().to_str().unwrap(), "--exec", &exec]);
     assert!(!ok, "{log}");
     assert!(log.contains("[MG010] unknown field \"zoneID\""), "{log}");
-    assert_eq!(snapshot(&dir), before);
-    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(snapshot(dir.path()), before);
 }
 
 #[test]

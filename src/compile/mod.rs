@@ -295,14 +295,23 @@ fn nothing_to_render(inputs: &[Input]) -> Diagnostic {
 
 impl Object {
     /// An input object, in the namespace it lands in: its own, else
-    /// `--namespace`.
+    /// `--namespace`, which is then written into it as `kubectl apply -n`
+    /// would: a cluster applied without its namespace would land apart from
+    /// its children (and Flux refuses namespaced objects without one).
     fn input(object: &LoadedObject, namespace: &str) -> Self {
+        let mut value = object.value.clone();
+        if object.namespace.is_none()
+            && !namespace.is_empty()
+            && let Some(metadata) = value.get_mut("metadata").and_then(Value::as_object_mut)
+        {
+            metadata.insert("namespace".into(), Value::String(namespace.to_owned()));
+        }
         Self {
             api_version: object.api_version.clone(),
             kind: object.kind_name.clone(),
             namespace: Some(namespace.to_owned()).filter(|ns| !ns.is_empty()),
             name: object.name.clone(),
-            value: object.value.clone(),
+            value,
             origin: Origin::Input(object.source.clone()),
             prov: Provenance::default(),
         }
@@ -480,14 +489,19 @@ impl Run<'_> {
         kept
     }
 
-    /// Our kinds need a namespace: their own, else `--namespace`.
+    /// Our kinds need a namespace: their own, else `--namespace`. Other
+    /// namespaced objects take `--namespace` too; cluster-scoped ones none.
     fn assign_namespaces(&mut self, objects: Vec<LoadedObject>) -> Vec<(LoadedObject, String)> {
         let mut out = Vec::new();
         for object in objects {
-            let namespace = object
-                .namespace
-                .clone()
-                .or_else(|| self.options.namespace.clone());
+            let namespace = if is_cluster_scoped(&object.api_version, &object.kind_name) {
+                None
+            } else {
+                object
+                    .namespace
+                    .clone()
+                    .or_else(|| self.options.namespace.clone())
+            };
             match (namespace, object.kind) {
                 (Some(namespace), _) => out.push((object, namespace)),
                 (None, None) => out.push((object, String::new())),
@@ -755,4 +769,37 @@ fn previous_objects(previous: &[Input], options: &Options) -> (PreviousObjects, 
         })
         .collect();
     (objects, errors)
+}
+
+/// The built-in kinds that have no namespace (Kubernetes 1.33), by API group
+/// ("" for the core group). Another kind given without a namespace is taken
+/// as namespaced, as `kubectl apply -n` and kustomize take unknown kinds.
+const CLUSTER_SCOPED_KINDS: &[(&str, &str)] = &[
+    ("", "Namespace"),
+    ("", "Node"),
+    ("", "PersistentVolume"),
+    ("", "ComponentStatus"),
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    ("apiregistration.k8s.io", "APIService"),
+    ("certificates.k8s.io", "CertificateSigningRequest"),
+    ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
+    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+    ("networking.k8s.io", "IngressClass"),
+    ("node.k8s.io", "RuntimeClass"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("scheduling.k8s.io", "PriorityClass"),
+    ("storage.k8s.io", "CSIDriver"),
+    ("storage.k8s.io", "CSINode"),
+    ("storage.k8s.io", "StorageClass"),
+    ("storage.k8s.io", "VolumeAttachment"),
+];
+
+fn is_cluster_scoped(api_version: &str, kind: &str) -> bool {
+    let group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
+    CLUSTER_SCOPED_KINDS.contains(&(group, kind))
 }

@@ -2,7 +2,8 @@
 //! kustomize (the KRM Functions specification of kustomize and kpt).
 //!
 //! The emission rule is `render`'s: every input item is kept as it came
-//! (annotations included, so the orchestrator can map it back to its file),
+//! (annotations included, so the orchestrator can map it back to its file;
+//! only the `namespace` option is written into items that set none),
 //! earlier renders are replaced, and generated objects are added with a path
 //! annotation that puts each in a stable file. Diagnostics become `results`.
 
@@ -89,12 +90,21 @@ pub fn run(input: &str) -> Outcome {
     for object in output.objects {
         match &object.origin {
             Origin::Input(source) => {
-                // Inputs come back exactly as they came, annotations included.
+                // Inputs come back as they came, annotations included, with
+                // the function's namespace written into those that set none.
                 if let Some(item) = items.get(source.doc.file) {
-                    let item = match source.base.as_str() {
+                    let mut item = match source.base.as_str() {
                         "" => item.clone(),
                         base => item.pointer(base).cloned().unwrap_or_else(|| item.clone()),
                     };
+                    if let (Some(namespace), Some(metadata)) = (
+                        object.value.pointer("/metadata/namespace"),
+                        item.get_mut("metadata").and_then(Value::as_object_mut),
+                    ) {
+                        metadata
+                            .entry("namespace")
+                            .or_insert_with(|| namespace.clone());
+                    }
                     out_items.push(item);
                 }
             }
