@@ -426,7 +426,9 @@ fn read_inputs(args: &InputArgs) -> Result<(Vec<Input>, Options), Failure> {
     };
     // One budget for every file the command reads, the images file included.
     let mut budget = Budget::new(limits.max_input_bytes);
-    let inputs = read_paths(&args.paths, &mut budget)?;
+    let read = input_files::read_paths_beside(&args.paths, args.images_file.as_deref(), &mut budget)?;
+    print_notes(&read.skipped);
+    let inputs = read.inputs;
     let mut images = ImageSet::default();
     // Past the budget the compiler reports the breach on the inputs.
     if let Some(path) = args.images_file.as_ref().filter(|_| !budget.is_crossed()) {
@@ -458,8 +460,12 @@ fn read_inputs(args: &InputArgs) -> Result<(Vec<Input>, Options), Failure> {
 /// with a note on stderr.
 pub(crate) fn read_paths(paths: &[PathBuf], budget: &mut Budget) -> Result<Vec<Input>, InputError> {
     let read = input_files::read_paths(paths, budget)?;
-    for note in &read.skipped {
+    print_notes(&read.skipped);
+    Ok(read.inputs)
+}
+
+fn print_notes(notes: &[String]) {
+    for note in notes {
         eprintln!("note: {note}");
     }
-    Ok(read.inputs)
 }

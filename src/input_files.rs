@@ -170,6 +170,18 @@ pub struct Inputs {
 /// that is not a regular file is an error; inside a directory such an entry
 /// is skipped with a note.
 pub fn read_paths(paths: &[PathBuf], budget: &mut Budget) -> Result<Inputs, InputError> {
+    read_paths_beside(paths, None, budget)
+}
+
+/// [`read_paths`] for a command that also reads an images file, which may
+/// sit in an input directory: there it is skipped with a note, not read as
+/// a manifest. Named on its own as an input, it is read.
+pub fn read_paths_beside(
+    paths: &[PathBuf],
+    images_file: Option<&Path>,
+    budget: &mut Budget,
+) -> Result<Inputs, InputError> {
+    let images_file = images_file.and_then(|path| fs::canonicalize(path).ok());
     let mut files = Vec::new();
     let mut skipped = Vec::new();
     for path in paths {
@@ -180,7 +192,7 @@ pub fn read_paths(paths: &[PathBuf], budget: &mut Budget) -> Result<Inputs, Inpu
         let metadata = fs::metadata(path).map_err(|e| unreadable(path, &e))?;
         if metadata.is_dir() {
             let before = files.len();
-            collect_dir(path, &mut files, &mut skipped)?;
+            collect_dir(path, images_file.as_deref(), &mut files, &mut skipped)?;
             if files.len() == before {
                 return Err(InputError::new(
                     path.display().to_string(),
@@ -209,11 +221,23 @@ pub fn read_paths(paths: &[PathBuf], budget: &mut Budget) -> Result<Inputs, Inpu
     Ok(Inputs { inputs, skipped })
 }
 
+/// Files beside manifests that are no Kubernetes objects, by name: read as
+/// objects they would fail the command (a kustomization needs no kind, a
+/// chart's metadata has none).
+const NOT_OBJECTS: &[(&str, &str)] = &[
+    ("kustomization.yaml", "a kustomization"),
+    ("kustomization.yml", "a kustomization"),
+    ("Chart.yaml", "a Helm chart's metadata"),
+];
+
 /// Manifest files under `dir`, sorted, skipping hidden entries and not
 /// following symbolic links to directories (no cycles). An entry with a
-/// manifest's extension that is not a regular file is skipped with a reason.
+/// manifest's extension that is not a regular file, a file of
+/// [`NOT_OBJECTS`], or the images file (a canonical path) is skipped with a
+/// reason.
 fn collect_dir(
     dir: &Path,
+    images_file: Option<&Path>,
     out: &mut Vec<PathBuf>,
     skipped: &mut Vec<String>,
 ) -> Result<(), InputError> {
@@ -232,7 +256,7 @@ fn collect_dir(
         }
         let own = fs::symlink_metadata(&path).map_err(|e| unreadable(&path, &e))?;
         if own.is_dir() {
-            collect_dir(&path, out, skipped)?;
+            collect_dir(&path, images_file, out, skipped)?;
             continue;
         }
         let manifest = matches!(
@@ -240,6 +264,21 @@ fn collect_dir(
             Some("yaml" | "yml" | "json")
         );
         if !manifest {
+            continue;
+        }
+        let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if let Some((_, what)) = NOT_OBJECTS.iter().find(|(name, _)| *name == file_name) {
+            skipped.push(format!(
+                "{}: skipped: {what}, not a Kubernetes object",
+                path.display()
+            ));
+            continue;
+        }
+        if images_file.is_some_and(|images| fs::canonicalize(&path).is_ok_and(|p| p == images)) {
+            skipped.push(format!(
+                "{}: skipped: read as the images file",
+                path.display()
+            ));
             continue;
         }
         // Symbolic links to files are inputs; what they point at must be a

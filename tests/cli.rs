@@ -302,3 +302,39 @@ fn validate_fails_on_a_broken_previous_version() {
         assert!(!stderr.contains("objects valid"), "{name}: {stderr}");
     }
 }
+
+#[test]
+fn files_beside_the_clusters_that_are_no_objects_are_skipped_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let clusters = dir.path().join("clusters");
+    std::fs::create_dir(&clusters).unwrap();
+    std::fs::write(clusters.join("demo.yaml"), MINIMAL).unwrap();
+    std::fs::write(clusters.join("images.yaml"), "postgres: example.com/pg:17\n").unwrap();
+    std::fs::write(clusters.join("kustomization.yaml"), "resources: [demo.yaml]\n").unwrap();
+    std::fs::write(clusters.join("Chart.yaml"), "name: demo\nversion: 0.1.0\n").unwrap();
+    let clusters = clusters.display().to_string();
+    let images = format!("{clusters}/images.yaml");
+
+    let (code, stdout, stderr) = multigres(
+        &["render", &clusters, "-n", "team", "--images-file", &images],
+        None,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("postgres: example.com/pg:17"), "the images file applies");
+    for note in [
+        format!("note: {clusters}/images.yaml: skipped: read as the images file"),
+        format!("note: {clusters}/kustomization.yaml: skipped: a kustomization, not a Kubernetes object"),
+        format!("note: {clusters}/Chart.yaml: skipped: a Helm chart's metadata, not a Kubernetes object"),
+    ] {
+        assert!(stderr.contains(&note), "{note:?} in {stderr}");
+    }
+
+    // Not named as the images file, it is an input, and the error says what
+    // it looks like.
+    let (code, _, stderr) = multigres(&["render", &clusters, "-n", "team"], None);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("images.yaml:1:1: error[MG004]: object has no apiVersion\n  hint: this looks like an images file"),
+        "{stderr}"
+    );
+}

@@ -302,11 +302,18 @@ fn collect_objects(
         } else {
             "kind"
         };
-        fail(
-            "",
-            format!("object has no {missing}"),
-            "every object needs apiVersion, kind and metadata.name",
-        );
+        let looks_like_images_file = !map.is_empty()
+            && map
+                .keys()
+                .all(|key| crate::images::Component::from_key(key).is_some());
+        let hint = if looks_like_images_file {
+            "this looks like an images file (component: image): name it as the images file, \
+             which is then not read as an input"
+        } else {
+            "every object needs apiVersion, kind and metadata.name; a file that is not a \
+             Kubernetes object belongs outside the input directories"
+        };
+        fail("", format!("object has no {missing}"), hint);
         return;
     }
     if api_version == "v1"
