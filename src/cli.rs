@@ -385,7 +385,21 @@ fn crds(args: &CrdsArgs) -> Result<u8, Failure> {
 /// errors, every diagnostic printed and `None`.
 pub(crate) fn compiled(result: Result<Bundle, Diagnostics>) -> Option<Bundle> {
     report(compile::diagnostics_of(&result));
-    result.ok()
+    let bundle = result.ok()?;
+    let has_cluster = bundle
+        .objects
+        .iter()
+        .any(|o| o.kind == "MultigresCluster" && o.api_version == crate::api::API_VERSION);
+    if !has_cluster {
+        // Not an error (templates may live apart from their clusters), but
+        // a person who passed the wrong directory must learn it here.
+        eprintln!(
+            "note: the inputs hold no MultigresCluster: nothing is generated, the {} input \
+             object(s) are passed through",
+            bundle.objects.len()
+        );
+    }
+    Some(bundle)
 }
 
 /// Prints diagnostics to stderr; returns whether any is an error.

@@ -152,12 +152,16 @@ impl Diagnostics {
     }
 
     /// Sorts for stable output and drops exact repeats (a rule on a type that
-    /// appears twice in a schema path can fire twice for one node).
+    /// appears twice in a schema path can fire twice for one node). In each
+    /// file, the reading and schema errors (`MG0xx`: syntax, unknown fields,
+    /// wrong types) come first: they are the usual cause of the rule errors
+    /// after them (a mistyped `zoneID` leaves `zoneId` unset).
     pub fn finish(mut self) -> Self {
-        self.0.sort_by(|a, b| {
-            (&a.file, a.pos, a.severity, a.code, &a.message)
-                .cmp(&(&b.file, b.pos, b.severity, b.code, &b.message))
-        });
+        fn key(d: &Diagnostic) -> (&str, bool, Pos, Severity, &str, &str) {
+            let is_rule = !d.code.starts_with("MG0");
+            (&d.file, is_rule, d.pos, d.severity, d.code, &d.message)
+        }
+        self.0.sort_by(|a, b| key(a).cmp(&key(b)));
         self.0.dedup();
         self
     }

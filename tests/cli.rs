@@ -94,6 +94,34 @@ fn yaml_syntax_errors_point_at_the_line() {
     assert!(stdout.is_empty());
     assert!(stderr.contains(": error[MG001]:"), "{stderr}");
     assert!(stderr.starts_with("-:"), "{stderr}");
+    assert!(stderr.contains("\n  hint: check the indentation"), "{stderr}");
+}
+
+#[test]
+fn a_typo_is_reported_before_the_errors_it_causes() {
+    // `zoneID` leaves the cell without zoneId or region (MG111, on an
+    // earlier line): the unknown field, the cause, comes first.
+    let typo = MINIMAL.replace("    zoneId: z1\n", "    name2: x\n    zoneID: z1\n");
+    let (code, _, stderr) = multigres(&["render", "-", "-n", "x"], Some(&typo));
+    assert_eq!(code, 2);
+    let codes: Vec<&str> = stderr
+        .lines()
+        .filter_map(|line| line.split("error[").nth(1))
+        .map(|rest| &rest[..5])
+        .collect();
+    assert_eq!(codes, ["MG010", "MG010", "MG111"], "{stderr}");
+}
+
+#[test]
+fn inputs_without_a_cluster_render_with_a_note() {
+    let config_map = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: b\n";
+    let (code, stdout, stderr) = multigres(&["render", "-"], Some(config_map));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, format!("---\n{config_map}"));
+    assert!(
+        stderr.contains("note: the inputs hold no MultigresCluster: nothing is generated"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -221,7 +221,13 @@ pub fn load(inputs: &[Input], limits: &InputLimits) -> (Sources, Vec<LoadedObjec
                         ),
                     ),
                     Some(LimitKind::Documents) => (codes::INPUT_LIMIT, Some("split the input")),
-                    None => (codes::YAML_SYNTAX, None),
+                    None => (
+                        codes::YAML_SYNTAX,
+                        Some(
+                            "check the indentation of this line and the one before, and quote \
+                             values that hold ': ', ' #' or start with one of {}[]*&!|>%@`",
+                        ),
+                    ),
                 };
                 diagnostics.push(error(code, err.pos, err.message, hint));
                 sources.files.push(SourceFile {
