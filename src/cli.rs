@@ -465,6 +465,7 @@ fn read_inputs(args: &InputArgs) -> Result<(Vec<Input>, Options), Failure> {
             images,
             limits,
             preview_runtime: false,
+            front_end: compile::FrontEnd::CommandLine,
         },
     ))
 }

@@ -18,7 +18,7 @@ use multigres::compile::load::{self, LoadedObject};
 use multigres::compile::path::{FieldPath, Segment};
 use multigres::compile::schema::admit;
 use multigres::compile::yaml::{Limits, parse_stream};
-use multigres::compile::{Input, InputLimits};
+use multigres::compile::Input;
 use serde_json::Value;
 
 /// The kinds users write; child kinds are generated and never judged here.
@@ -244,7 +244,7 @@ struct Subject {
 }
 
 fn loaded(name: &str, bytes: Vec<u8>) -> Vec<LoadedObject> {
-    let (_, objects, _) = load::load(&[Input::new(name, bytes)], &InputLimits::default());
+    let (_, objects, _) = load::load(&[Input::new(name, bytes)], &Default::default());
     objects
 }
 

@@ -147,7 +147,8 @@ impl LoadedObject {
 
 /// Reads every input: YAML or JSON streams, one object per document, `List`
 /// objects expanded into their items.
-pub fn load(inputs: &[Input], limits: &InputLimits) -> (Sources, Vec<LoadedObject>, Diagnostics) {
+pub fn load(inputs: &[Input], options: &super::Options) -> (Sources, Vec<LoadedObject>, Diagnostics) {
+    let limits = &options.limits;
     let mut sources = Sources::default();
     let mut objects = Vec::new();
     let mut diagnostics = Diagnostics::default();
@@ -181,7 +182,7 @@ pub fn load(inputs: &[Input], limits: &InputLimits) -> (Sources, Vec<LoadedObjec
                 codes::INPUT_LIMIT,
                 Pos { line: 1, col: 1 },
                 message,
-                Some("split the inputs, or raise the limit with --max-input-bytes"),
+                Some(&options.front_end.limit_hint("--max-input-bytes")),
             ));
             // The budget is spent: later inputs are not read either.
             break;
@@ -261,7 +262,7 @@ pub fn load(inputs: &[Input], limits: &InputLimits) -> (Sources, Vec<LoadedObjec
                 codes::INPUT_LIMIT,
                 Pos { line: 1, col: 1 },
                 format!("the inputs hold more than {} objects", limits.max_objects),
-                Some("split the inputs, or raise the limit with --max-objects"),
+                Some(&options.front_end.limit_hint("--max-objects")),
             ));
             objects.truncate(limits.max_objects);
             break;
@@ -427,11 +428,17 @@ fn line_col(bytes: &[u8], offset: usize) -> (u32, u32) {
 
 #[cfg(test)]
 mod tests {
+    fn with_limits(limits: InputLimits) -> crate::compile::Options {
+        crate::compile::Options {
+            limits,
+            ..Default::default()
+        }
+    }
     use super::*;
 
     fn load_one(text: &str) -> (Vec<LoadedObject>, Diagnostics) {
         let (_, objects, diagnostics) =
-            load(&[Input::new("in.yaml", text)], &InputLimits::default());
+            load(&[Input::new("in.yaml", text)], &Default::default());
         (objects, diagnostics)
     }
 
@@ -469,15 +476,15 @@ mod tests {
     fn non_utf8_and_oversized_inputs() {
         let (_, objects, diagnostics) = load(
             &[Input::new("bin", b"a: 1\nb: \xff\n".to_vec())],
-            &InputLimits::default(),
+            &Default::default(),
         );
         assert!(objects.is_empty());
         assert_eq!(diagnostics.0[0].code, "MG003");
         assert_eq!(diagnostics.0[0].pos, Pos { line: 2, col: 4 });
-        let limits = InputLimits {
+        let limits = with_limits(InputLimits {
             max_input_bytes: 4,
             ..InputLimits::default()
-        };
+        });
         let (_, _, diagnostics) = load(&[Input::new("big", "a: 12345")], &limits);
         assert_eq!(diagnostics.0[0].code, "MG002");
         assert_eq!(
@@ -485,10 +492,10 @@ mod tests {
             "input is larger than the limit of 4 bytes"
         );
         // The budget covers all inputs together.
-        let limits = InputLimits {
+        let limits = with_limits(InputLimits {
             max_input_bytes: 11,
             ..InputLimits::default()
-        };
+        });
         let inputs = [Input::new("one", "a: 1\n"), Input::new("two", "b: 12\n")];
         let (_, _, diagnostics) = load(&inputs, &limits);
         assert!(!diagnostics.0.iter().any(|d| d.code == "MG002"));

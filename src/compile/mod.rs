@@ -52,6 +52,45 @@ pub struct Options {
     /// Also emit the runtime objects the reconciler will create (pool Pods
     /// and their data PVCs), marked `config.kubernetes.io/local-config`.
     pub preview_runtime: bool,
+    /// Who runs the compiler: hints name that front end's settings.
+    pub front_end: FrontEnd,
+}
+
+/// The program that runs the compiler. Its settings differ (the command
+/// line's `--namespace` is the Argo CD Application's destination namespace
+/// and the KRM function's `namespace` option), so hints name the right one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FrontEnd {
+    #[default]
+    CommandLine,
+    ArgoCdPlugin,
+    KrmFunction,
+}
+
+impl FrontEnd {
+    /// How to give objects without one a namespace.
+    pub fn namespace_hint(self) -> &'static str {
+        match self {
+            FrontEnd::CommandLine => "set metadata.namespace or pass --namespace",
+            FrontEnd::ArgoCdPlugin => {
+                "set metadata.namespace or the Application's destination namespace"
+            }
+            FrontEnd::KrmFunction => "set metadata.namespace or the functionConfig's namespace",
+        }
+    }
+
+    /// What to do about a budget the inputs exceed; `flag` raises it on the
+    /// command line. The plugin and the function have fixed budgets.
+    pub fn limit_hint(self, flag: &str) -> String {
+        match self {
+            FrontEnd::CommandLine => format!("split the inputs, or raise the limit with {flag}"),
+            FrontEnd::ArgoCdPlugin | FrontEnd::KrmFunction => {
+                "split the inputs into several applications or packages: the limits are fixed \
+                 here (docs/limits.md)"
+                    .into()
+            }
+        }
+    }
 }
 
 /// Where an emitted object comes from.
@@ -127,7 +166,7 @@ pub fn compile_with_previous(
     previous: &[Input],
     options: &Options,
 ) -> Result<Bundle, Diagnostics> {
-    let (sources, loaded, load_diagnostics) = load::load(inputs, &options.limits);
+    let (sources, loaded, load_diagnostics) = load::load(inputs, options);
     let mut run = Run {
         sources,
         diagnostics: load_diagnostics,
@@ -163,6 +202,7 @@ pub fn compile_with_previous(
             objects: objects.len(),
             max_bytes: options.limits.max_output_bytes,
             bytes: output_bytes,
+            front_end: options.front_end,
         };
         let label = Who {
             kind: Kind::MultigresCluster,
@@ -511,11 +551,10 @@ impl Run<'_> {
                         &object.source,
                         "/metadata",
                         format!("{} {:?} has no namespace", kind.name(), object.name),
-                        Some(
-                            "generated objects embed their namespace in service addresses: set \
-                             metadata.namespace or pass --namespace"
-                                .into(),
-                        ),
+                        Some(format!(
+                            "generated objects embed their namespace in service addresses: {}",
+                            self.options.front_end.namespace_hint()
+                        )),
                     );
                 }
             }
@@ -736,7 +775,7 @@ type PreviousObjects = BTreeMap<(Kind, String, String), Value>;
 /// and the errors of the previous inputs (load and admission), whose
 /// objects are left out.
 fn previous_objects(previous: &[Input], options: &Options) -> (PreviousObjects, Vec<Diagnostic>) {
-    let (sources, loaded, diagnostics) = load::load(previous, &options.limits);
+    let (sources, loaded, diagnostics) = load::load(previous, options);
     let mut run = Run {
         sources,
         diagnostics,

@@ -105,6 +105,7 @@ pub struct OutputBudget {
     pub objects: usize,
     pub max_bytes: usize,
     pub bytes: usize,
+    pub front_end: super::FrontEnd,
 }
 
 impl OutputBudget {
@@ -123,7 +124,7 @@ impl OutputBudget {
                      stopped at this cluster",
                     self.max_objects
                 ),
-                "split the inputs, or raise the limit with --max-objects",
+                self.front_end.limit_hint("--max-objects"),
             )
         } else {
             (
@@ -132,7 +133,7 @@ impl OutputBudget {
                      JSON); stopped at this cluster",
                     self.max_bytes
                 ),
-                "split the inputs, or raise the limit with --max-output-bytes",
+                self.front_end.limit_hint("--max-output-bytes"),
             )
         };
         Finding {

@@ -74,6 +74,7 @@ pub fn run(input: &str) -> Outcome {
     let compile_options = Options {
         namespace: options.namespace.clone(),
         images,
+        front_end: compile::FrontEnd::KrmFunction,
         ..Default::default()
     };
     let output = compile::compile(&inputs, &compile_options);
@@ -330,6 +331,29 @@ fn diagnostic_result(d: &Diagnostic, items: &[Value]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hints_name_the_functions_settings_not_command_line_flags() {
+        let cluster = "apiVersion: multigres.com/v1alpha1\nkind: MultigresCluster\n\
+                       metadata: {name: demo}\nspec:\n  cells: [{name: a, zoneId: z}]\n";
+        let list = format!(
+            "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n{}",
+            cluster
+                .lines()
+                .enumerate()
+                .map(|(i, l)| format!("{}{l}\n", if i == 0 { "- " } else { "  " }))
+                .collect::<String>()
+        );
+        let outcome = run(&list);
+        assert!(outcome.failed);
+        let message = outcome.resource_list["results"][0]["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(message.starts_with("[MG006]"), "{message}");
+        assert!(message.contains("the functionConfig's namespace"), "{message}");
+        assert!(!message.contains("--"), "{message}");
+    }
 
     #[test]
     fn options() {
