@@ -342,7 +342,7 @@ pub fn missing_api_versions(
 pub fn missing_api_hint(api_version: &str) -> &'static str {
     match api_version.split('/').next().unwrap_or("") {
         "multigres.com" => {
-            "install the CRDs first: `multigres crds | kubectl apply --server-side -f -`"
+            "install the CRDs first (`multigres crds | kubectl apply --server-side -f -`), or keep them in the application's directory (`multigres crds --output-dir DIR`)"
         }
         "cert-manager.io" => {
             "install cert-manager (internalTLS and certCommonName need its Certificates), or turn both off"
@@ -599,12 +599,80 @@ mod tests {
         assert!(parse_parameters(Some(r#"[{"name":"preview-runtime","string":"true"}]"#)).is_err());
         let unknown = parse_parameters(Some(r#"[{"name":"imags","map":{}}]"#)).unwrap_err();
         assert!(unknown.message.contains("did you mean images"), "{unknown}");
+        let shared = parse_parameters(Some(r#"[{"name":"shared-templates","string":"external"}]"#));
+        assert_eq!(
+            shared.unwrap().shared_templates,
+            Some(SharedTemplates::External)
+        );
+        assert!(parse_parameters(Some(r#"[{"name":"shared-templates","string":"no"}]"#)).is_err());
         let syntax = parse_parameters(Some("[\n  {")).unwrap_err().to_string();
         assert!(
             syntax
                 == "ARGOCD_APP_PARAMETERS:2:3: error[MG021]: not a JSON array of parameters: EOF while parsing an object",
             "{syntax}"
         );
+    }
+
+    #[test]
+    fn discovery_declines_other_tools_and_renders() {
+        let cluster =
+            "apiVersion: multigres.com/v1alpha1\nkind: MultigresCluster\nmetadata: {name: c}\n";
+        let files = |list: &[(&str, Option<&str>)]| -> Vec<(String, Option<String>)> {
+            list.iter()
+                .map(|(p, t)| ((*p).to_owned(), t.map(str::to_owned)))
+                .collect()
+        };
+        assert_eq!(
+            discover(&files(&[("c.yaml", Some(cluster)), ("README.md", None)])),
+            Discovery::Claimed(vec!["c.yaml".into()])
+        );
+        let declined = |list: &[(&str, Option<&str>)]| match discover(&files(list)) {
+            Discovery::Declined(why) => why,
+            Discovery::Claimed(files) => panic!("claimed {files:?}"),
+        };
+        assert!(
+            declined(&[
+                ("c.yaml", Some(cluster)),
+                ("sub/Chart.yaml", Some("name: x"))
+            ])
+            .contains("Helm")
+        );
+        assert!(
+            declined(&[("c.yaml", Some(cluster)), ("Kustomization", None)])
+                .contains("kustomization")
+        );
+        let child = "apiVersion: multigres.com/v1alpha1\nkind: Shard\nmetadata: {name: s}\n";
+        assert!(
+            declined(&[("c.yaml", Some(cluster)), ("x/s.yaml", Some(child))]).contains("render")
+        );
+        let labelled = "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: e\n  labels: {app.kubernetes.io/managed-by: multigres-operator}\n";
+        assert!(
+            declined(&[("c.yaml", Some(cluster)), ("e.yaml", Some(labelled))]).contains("render")
+        );
+        assert!(declined(&[("deep/c.yaml", Some(cluster))]).contains("deep/c.yaml is deeper"));
+        // Another group's kind of the same name is not ours.
+        let other = "apiVersion: example.com/v1\nkind: MultigresCluster\nmetadata: {name: c}\n";
+        assert!(declined(&[("c.yaml", Some(other))]).contains("no MultigresCluster"));
+    }
+
+    #[test]
+    fn hints_inside_argo_cd_name_no_flags() {
+        let namespace = plugin_hint(
+            codes::NO_NAMESPACE,
+            "set metadata.namespace or pass --namespace",
+        )
+        .unwrap();
+        assert!(
+            namespace.contains("spec.destination.namespace"),
+            "{namespace}"
+        );
+        let limit = plugin_hint(
+            codes::INPUT_LIMIT,
+            "split the inputs, or raise the limit with --max-objects",
+        )
+        .unwrap();
+        assert!(limit.starts_with("split the application"), "{limit}");
+        assert_eq!(plugin_hint(codes::INPUT_LIMIT, "reduce the nesting"), None);
     }
 
     #[test]
