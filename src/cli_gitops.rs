@@ -172,7 +172,10 @@ fn generate_locally(args: &ArgocdGenerateArgs) -> Result<u8, Failure> {
         env.insert("KUBE_API_VERSIONS".into(), served.clone());
     }
     let cwd = args.repo.join(&application.path);
-    if !cwd.is_dir() {
+    let escapes = Path::new(&application.path)
+        .components()
+        .any(|c| matches!(c, PathComponent::ParentDir | PathComponent::RootDir));
+    if escapes || !cwd.is_dir() {
         return Err(InputError::new(
             file.display().to_string(),
             codes::PLUGIN_CONTRACT,

@@ -999,6 +999,20 @@ spec:
     assert!(String::from_utf8_lossy(&old.stderr).contains("1.29 or newer"));
     assert!(old.stdout.is_empty());
 
+    // A path that leaves the checkout is refused, at its line.
+    std::fs::write(
+        repo.root.join("app.yaml"),
+        application.replace("path: apps/orders", "path: ../apps/orders"),
+    )
+    .unwrap();
+    let outside = local(&[]);
+    assert_ne!(outside.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&outside.stderr);
+    assert!(
+        stderr.contains("app.yaml:9:") && stderr.contains("spec.source.path"),
+        "{stderr}"
+    );
+
     // An Application of another plugin is refused, at its line.
     std::fs::write(
         repo.root.join("app.yaml"),
