@@ -88,13 +88,45 @@ pub enum ArgocdCommand {
     /// Render the application's directory (the working directory) for Argo CD.
     ///
     /// Reads the plugin contract from the environment: ARGOCD_APP_PARAMETERS
-    /// (parameters images, templates, images-file), ARGOCD_ENV_IMAGES_FILE and
-    /// ARGOCD_ENV_TEMPLATES, ARGOCD_APP_NAMESPACE (the namespace of objects
-    /// that set none), KUBE_VERSION and KUBE_API_VERSIONS.
-    Generate,
-    /// Print the manifest files under the working directory that hold a
-    /// MultigresCluster (Argo CD's discovery: any output means a match).
+    /// (parameters images, templates, images-file, shared-templates),
+    /// ARGOCD_ENV_IMAGES_FILE, ARGOCD_ENV_TEMPLATES and
+    /// ARGOCD_ENV_SHARED_TEMPLATES, ARGOCD_APP_NAMESPACE (the namespace of
+    /// objects that set none), KUBE_VERSION and KUBE_API_VERSIONS.
+    ///
+    /// With --application, renders locally what Argo CD would render for
+    /// that Application: multigres argocd generate --application app.yaml
+    /// --repo . --kube-version 1.33
+    Generate(ArgocdGenerateArgs),
+    /// Argo CD's discovery: print the files directly in the working directory
+    /// that hold a MultigresCluster, unless the directory is a Helm chart, a
+    /// kustomization or a render's output (any output means a match; why a
+    /// directory is declined goes to stderr). Plugin env DISCOVER=always
+    /// claims any directory.
     Discover,
+}
+
+#[derive(Args, Debug)]
+pub struct ArgocdGenerateArgs {
+    /// Run outside Argo CD: read this Application manifest (its source path,
+    /// plugin parameters and env, destination namespace) and render what the
+    /// plugin would. The shell's ARGOCD_* and KUBE_* variables are not read.
+    #[arg(long, value_name = "FILE")]
+    pub application: Option<PathBuf>,
+    /// The checkout of the Application's repository (with --application).
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = ".",
+        requires = "application"
+    )]
+    pub repo: PathBuf,
+    /// The destination cluster's Kubernetes version, as KUBE_VERSION (with --application).
+    #[arg(long, value_name = "VERSION", requires = "application")]
+    pub kube_version: Option<String>,
+    /// The APIs the destination cluster serves, comma-separated, as
+    /// KUBE_API_VERSIONS (with --application; `kubectl api-versions | paste -sd,`).
+    #[arg(long, value_name = "LIST", requires = "application")]
+    pub api_versions: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -102,8 +134,10 @@ pub enum InstallCommand {
     /// The Argo CD plugin: a ConfigMap with plugin.yaml and a patch of
     /// argocd-repo-server that adds the sidecar.
     ArgocdPlugin {
-        /// Sidecar image: any image with `multigres` on its PATH.
-        #[arg(long, default_value = concat!("ghcr.io/multigres/multigres-cmp:v", env!("CARGO_PKG_VERSION")))]
+        /// Sidecar image: any image with `multigres` on its PATH, such as one
+        /// built from deploy/argocd-cmp.Dockerfile and pushed to your registry.
+        /// No image is published: there is no default.
+        #[arg(long, value_name = "IMAGE")]
         image: String,
         /// Argo CD's namespace.
         #[arg(long, default_value = "argocd")]

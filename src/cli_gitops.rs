@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::path::{Component as PathComponent, Path, PathBuf};
 
 use crate::cli::{
-    ArgocdCommand, EXIT_INVALID, EXIT_OK, Failure, compiled, read_paths, write_stdout,
+    ArgocdCommand, ArgocdGenerateArgs, EXIT_INVALID, EXIT_OK, Failure, compiled, read_paths,
+    write_stdout,
 };
 use crate::compile::diagnostics::{self as codes, InputError};
 use crate::compile::{self, InputLimits, Options, emit};
@@ -42,6 +43,11 @@ fn contract_environment() -> Result<HashMap<String, String>, InputError> {
 }
 
 pub fn argocd(command: &ArgocdCommand) -> Result<u8, Failure> {
+    if let ArgocdCommand::Generate(args) = command
+        && args.application.is_some()
+    {
+        return generate_locally(args);
+    }
     let env = contract_environment()?;
     let cwd =
         std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
@@ -55,50 +61,141 @@ pub fn argocd(command: &ArgocdCommand) -> Result<u8, Failure> {
             Ok(EXIT_OK)
         }
         ArgocdCommand::Discover => {
-            let found = discover(&cwd)?;
-            write_stdout(
-                &found
-                    .iter()
-                    .map(|p| format!("{}\n", p.display()))
-                    .collect::<String>(),
-            )?;
+            // Argo CD reads only stdout: any output claims the directory.
+            // Why a directory is declined goes to stderr, for people.
+            match discover(&cwd, &env)? {
+                argocd::Discovery::Claimed(files) => {
+                    write_stdout(&files.iter().map(|f| format!("{f}\n")).collect::<String>())?;
+                }
+                argocd::Discovery::Declined(why) => eprintln!("not claimed: {why}"),
+            }
             Ok(EXIT_OK)
         }
-        ArgocdCommand::Generate => generate(&env, &cwd),
+        ArgocdCommand::Generate(_) => generate(&env, &cwd),
     }
 }
 
-/// Manifest files under `dir` (relative paths) that hold a MultigresCluster.
-fn discover(dir: &Path) -> Result<Vec<PathBuf>, Failure> {
-    let mut budget = Budget::new(InputLimits::default().max_input_bytes);
-    let inputs = read_paths(&[dir.to_path_buf()], &mut budget)?;
-    let mut found = Vec::new();
-    for input in inputs {
-        // A cheap test first: most files are not clusters.
-        let Ok(text) = std::str::from_utf8(&input.bytes) else {
-            continue;
-        };
-        if !text.contains("MultigresCluster") {
-            continue;
+/// The plugin env (`ARGOCD_ENV_DISCOVER`) with which an Application that
+/// names the plugin has it claim a directory discovery declines: Argo CD runs
+/// the discover rule for a named plugin too.
+const DISCOVER_ENV: &str = "ARGOCD_ENV_DISCOVER";
+
+/// Argo CD's discovery for the application directory `dir`.
+fn discover(dir: &Path, env: &HashMap<String, String>) -> Result<argocd::Discovery, Failure> {
+    match env.get(DISCOVER_ENV).map(|v| v.trim()) {
+        None | Some("") => {}
+        Some("always") => {
+            return Ok(argocd::Discovery::Claimed(vec![format!(
+                "{DISCOVER_ENV}=always"
+            )]));
         }
-        let docs = compile::yaml::parse_stream(text, &Default::default()).unwrap_or_default();
-        let is_cluster = docs.iter().any(|d| {
-            d.value.get("kind").and_then(|k| k.as_str()) == Some("MultigresCluster")
-                && d.value
-                    .get("apiVersion")
-                    .and_then(|v| v.as_str())
-                    .is_some_and(|v| v.starts_with("multigres.com/"))
-        });
-        if is_cluster {
-            let path = PathBuf::from(&input.name);
-            found.push(
-                path.strip_prefix(dir)
-                    .map(Path::to_path_buf)
-                    .unwrap_or(path),
-            );
+        Some(other) => {
+            return Err(InputError::new(
+                DISCOVER_ENV,
+                codes::PLUGIN_CONTRACT,
+                format!("{other:?} is not a discovery setting"),
+            )
+            .hint("set the plugin env DISCOVER to `always` to have this Application use the plugin whatever the directory holds, or leave it out")
+            .into());
         }
     }
-    Ok(found)
+    let mut budget = Budget::new(InputLimits::default().max_input_bytes);
+    let mut files = Vec::new();
+    list_files(dir, "", &mut budget, &mut files)?;
+    Ok(argocd::discover(&files))
+}
+
+/// Every file under `dir` (hidden entries skipped, links to directories not
+/// followed) as its `/`-separated path under it, with its text when it is a
+/// manifest read within the budget.
+fn list_files(
+    dir: &Path,
+    prefix: &str,
+    budget: &mut Budget,
+    out: &mut Vec<(String, Option<String>)>,
+) -> Result<(), InputError> {
+    let unreadable = |path: &Path, e: std::io::Error| {
+        InputError::new(
+            path.display().to_string(),
+            codes::UNREADABLE,
+            format!("cannot read: {e}"),
+        )
+    };
+    let mut entries = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| unreadable(dir, e))? {
+        entries.push(entry.map_err(|e| unreadable(dir, e))?);
+    }
+    entries.sort_by_key(std::fs::DirEntry::file_name);
+    for entry in entries {
+        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
+        if name.starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        let relative = format!("{prefix}{name}");
+        let own = entry.file_type().map_err(|e| unreadable(&path, e))?;
+        if own.is_dir() {
+            list_files(&path, &format!("{relative}/"), budget, out)?;
+            continue;
+        }
+        let manifest = [".yaml", ".yml", ".json"].iter().any(|e| name.ends_with(e));
+        let text = if manifest && path.is_file() && !budget.is_crossed() {
+            budget
+                .read_file(&path)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+        } else {
+            None
+        };
+        out.push((relative, text));
+    }
+    Ok(())
+}
+
+/// `multigres argocd generate --application FILE`: the plugin's generate,
+/// outside Argo CD, with the contract Argo CD would pass for that
+/// Application (and nothing from this shell's environment).
+fn generate_locally(args: &ArgocdGenerateArgs) -> Result<u8, Failure> {
+    let Some(file) = &args.application else {
+        return Err(Failure::Usage("--application is required".into()));
+    };
+    let mut budget = Budget::new(InputLimits::default().max_input_bytes);
+    let text = budget.read_text(file, "the Application")?;
+    let application = argocd::LocalApplication::parse(&file.display().to_string(), &text)?;
+    let mut env = application.environment();
+    if let Some(version) = &args.kube_version {
+        env.insert("KUBE_VERSION".into(), version.clone());
+    }
+    if let Some(served) = &args.api_versions {
+        env.insert("KUBE_API_VERSIONS".into(), served.clone());
+    }
+    let cwd = args.repo.join(&application.path);
+    let escapes = Path::new(&application.path)
+        .components()
+        .any(|c| matches!(c, PathComponent::ParentDir | PathComponent::RootDir));
+    if escapes || !cwd.is_dir() {
+        return Err(InputError::new(
+            file.display().to_string(),
+            codes::PLUGIN_CONTRACT,
+            format!(
+                "spec.source.path {:?} is not a directory under {}",
+                application.path,
+                args.repo.display()
+            ),
+        )
+        .at(application.path_pos)
+        .hint("pass the checkout of the Application's repository with --repo")
+        .into());
+    }
+    if let argocd::Discovery::Declined(why) = discover(&cwd, &env)? {
+        eprintln!(
+            "warning: Argo CD would not use the plugin for this directory (discovery declines it: {why}); \
+             see docs/argocd.md, Discovery"
+        );
+    }
+    generate(&env, &cwd)
 }
 
 fn generate(env: &HashMap<String, String>, cwd: &Path) -> Result<u8, Failure> {
@@ -125,7 +222,14 @@ fn generate(env: &HashMap<String, String>, cwd: &Path) -> Result<u8, Failure> {
                 .map(str::to_owned),
         );
     }
+    let shared_templates = match get("ARGOCD_ENV_SHARED_TEMPLATES") {
+        Some(text) if parameters.shared_templates.is_none() => {
+            argocd::SharedTemplates::parse(text, "ARGOCD_ENV_SHARED_TEMPLATES")?
+        }
+        _ => parameters.shared_templates.unwrap_or_default(),
+    };
     let already: Vec<PathBuf> = vec![canonical(cwd)?];
+    let own_inputs = inputs.len();
     for template in &templates {
         let path = inside_repository(&root, template, "parameter templates")?;
         let canonical_path = canonical(&path)?;
@@ -168,11 +272,25 @@ fn generate(env: &HashMap<String, String>, cwd: &Path) -> Result<u8, Failure> {
     let options = Options {
         namespace,
         images,
+        front_end: compile::FrontEnd::ArgoCdPlugin,
         ..Default::default()
     };
-    let Some(output) = compiled(compile::compile(&inputs, &options)) else {
+    // The files read through `templates`, by the names the compiler knows.
+    let shared_files: std::collections::HashSet<String> = inputs[own_inputs..]
+        .iter()
+        .map(|input| input.name.clone())
+        .collect();
+    let Some(mut output) = compiled(compile::compile(&inputs, &options)) else {
         return Ok(EXIT_INVALID);
     };
+    if shared_templates == argocd::SharedTemplates::External {
+        // They resolved the clusters; another Application applies them.
+        let sources = &output.sources;
+        output.objects.retain(|object| match &object.origin {
+            compile::Origin::Input(source) => !shared_files.contains(sources.file_name(source.doc)),
+            compile::Origin::Generated { .. } => true,
+        });
+    }
 
     if let Some(version) = get("KUBE_VERSION").and_then(argocd::kube_version)
         && version < argocd::MIN_KUBE_VERSION

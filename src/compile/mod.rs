@@ -73,7 +73,8 @@ impl FrontEnd {
         match self {
             FrontEnd::CommandLine => "set metadata.namespace or pass --namespace",
             FrontEnd::ArgoCdPlugin => {
-                "set metadata.namespace or the Application's destination namespace"
+                "set metadata.namespace, or give the Application a destination namespace \
+                 (spec.destination.namespace, which the plugin reads as ARGOCD_APP_NAMESPACE)"
             }
             FrontEnd::KrmFunction => "set metadata.namespace or the functionConfig's namespace",
         }
@@ -84,11 +85,13 @@ impl FrontEnd {
     pub fn limit_hint(self, flag: &str) -> String {
         match self {
             FrontEnd::CommandLine => format!("split the inputs, or raise the limit with {flag}"),
-            FrontEnd::ArgoCdPlugin | FrontEnd::KrmFunction => {
-                "split the inputs into several applications or packages: the limits are fixed \
-                 here (docs/limits.md)"
-                    .into()
-            }
+            FrontEnd::ArgoCdPlugin => "split the application into several Applications: the \
+                 plugin runs with the default limits (check locally with `multigres render`, \
+                 whose --max-* flags show how far over it is)"
+                .into(),
+            FrontEnd::KrmFunction => "split the package: the function runs with the default \
+                 limits (docs/limits.md)"
+                .into(),
         }
     }
 }
