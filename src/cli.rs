@@ -608,3 +608,18 @@ pub(crate) fn read_paths(paths: &[PathBuf], budget: &mut Budget) -> Result<Vec<I
     }
     Ok(read.inputs)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::shell_quoted;
+
+    #[test]
+    fn re_render_commands_quote_what_a_shell_would_split() {
+        assert_eq!(shell_quoted("clusters/"), "clusters/");
+        assert_eq!(shell_quoted("postgres=ghcr.io/x:1"), "postgres=ghcr.io/x:1");
+        assert_eq!(shell_quoted("my clusters"), "'my clusters'");
+        assert_eq!(shell_quoted("it's"), r"'it'\''s'");
+        assert_eq!(shell_quoted("$HOME"), "'$HOME'");
+        assert_eq!(shell_quoted(""), "''");
+    }
+}
