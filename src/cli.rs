@@ -28,8 +28,9 @@ pub const EXIT_INTERNAL: u8 = 3;
         Cell, TableGroup, Shard and TopoServer objects the upstream operator would create, \
         with the same names, every default written out, byte-identical on every run.\n\n\
         Start with:  multigres render examples/minimal",
-    after_help = "Exit codes: 0 success, 1 differences found (render --check) or a failed KRM function, \
-                  2 invalid input or usage, 3 internal error."
+    after_help = "Exit codes: 0 success, 1 the committed render is stale (render --check) or a failed \
+                  KRM function, 2 invalid input or usage, 3 internal error, 4 the change would be \
+                  refused at sync time (render --check)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -197,10 +198,28 @@ pub struct RenderArgs {
     /// Compare with the render committed in DIR (by --output-dir): print a
     /// unified diff of every added, removed or changed object, and report as
     /// errors the changes the API server or the upstream webhook would refuse
-    /// at sync time. Exit 0 when identical, 1 on any difference, 2 on invalid
-    /// input.
+    /// at sync time (judged against --previous, or else against DIR). Exit 0
+    /// when identical and safe, 1 when DIR is stale (re-render it), 4 when
+    /// the change would be refused at sync time (also when stale), 2 on
+    /// invalid input.
     #[arg(long, value_name = "DIR", conflicts_with = "format")]
     pub check: Option<PathBuf>,
+    /// With --check: judge the upgrade against the render in DIR, the one
+    /// deployed or merged (in CI, the base branch's render checked out
+    /// beside the pull request, for example base/rendered/), instead of the
+    /// pull request's own committed render.
+    #[arg(long, value_name = "DIR", requires = "check")]
+    pub previous: Option<PathBuf>,
+    /// With --check: the MultigresCluster NAMESPACE/NAME may be removed (a
+    /// deletion on purpose; its databases go with it). Repeatable. Without
+    /// it, removing or renaming a cluster is an upgrade error (MG313).
+    #[arg(
+        long = "allow-removal",
+        value_name = "NAMESPACE/NAME",
+        requires = "check",
+        value_parser = crate::gitops::check::parse_cluster_name
+    )]
+    pub allow_removals: Vec<crate::gitops::check::ClusterName>,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -301,7 +320,7 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn render(args: &RenderArgs) -> Result<u8, Failure> {
-    use crate::gitops::{check, tree};
+    use crate::gitops::tree;
     if let Some(dir) = args.output_dir.as_ref().or(args.check.as_ref()) {
         tree::check_overlap(dir, &args.input.paths)?;
     }
@@ -317,42 +336,7 @@ fn render(args: &RenderArgs) -> Result<u8, Failure> {
         return Ok(EXIT_OK);
     }
     if let Some(dir) = &args.check {
-        let files = tree::files(&output.objects)?;
-        let committed = tree::read(dir, args.input.max_input_bytes)?;
-        let old = match check::parse_objects(&committed, dir) {
-            Ok(old) => old,
-            Err(errors) => {
-                for error in &errors {
-                    eprintln!("{error}");
-                }
-                eprintln!("{} malformed file(s) in {}", errors.len(), dir.display());
-                return Ok(EXIT_INVALID);
-            }
-        };
-        let diffs = check::diff(&committed, &files);
-        let color = std::io::IsTerminal::is_terminal(&std::io::stdout());
-        let text: String = diffs.iter().map(|d| check::unified(d, color)).collect();
-        write_stdout(&text)?;
-        let judgement = check::judge(&old, &check::values(&output.objects));
-        for finding in &judgement.findings {
-            eprintln!("{}", finding.display(dir));
-        }
-        let count = |change| diffs.iter().filter(|d| d.change == change).count();
-        eprintln!(
-            "{}: {} changed, {} added, {} removed, {} identical; {} upgrade error(s), {} warning(s)",
-            dir.display(),
-            count(check::Change::Changed),
-            count(check::Change::Added),
-            count(check::Change::Removed),
-            files.len() - count(check::Change::Changed) - count(check::Change::Added),
-            judgement.errors(),
-            judgement.warnings()
-        );
-        return Ok(if diffs.is_empty() && judgement.is_safe() {
-            EXIT_OK
-        } else {
-            check::EXIT_DIFFERENT
-        });
+        return check_render(args, dir, &output.objects);
     }
     let written = match args.format {
         Format::Yaml => {
@@ -372,6 +356,167 @@ fn render(args: &RenderArgs) -> Result<u8, Failure> {
         // A closed pipe (`| head`) is the reader's choice, not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(EXIT_OK),
         Err(e) => Err(format!("cannot write output: {e}").into()),
+    }
+}
+
+/// `render --check DIR [--previous PREVIOUS]`: two verdicts, told apart by
+/// exit code and message. Whether DIR is stale (exit 1: re-render), and
+/// whether the change from PREVIOUS (else from DIR) would be refused at sync
+/// time (exit 4: re-rendering does not help; also when DIR is stale too).
+fn check_render(
+    args: &RenderArgs,
+    dir: &std::path::Path,
+    objects: &[compile::Object],
+) -> Result<u8, Failure> {
+    use crate::gitops::{check, tree};
+    let files = tree::files(objects)?;
+    let committed = tree::read(dir, args.input.max_input_bytes)?;
+    let Some(committed_objects) = parsed(&committed, dir) else {
+        return Ok(EXIT_INVALID);
+    };
+    let (baseline_dir, baseline) = match &args.previous {
+        Some(previous) => {
+            let files = tree::read(previous, args.input.max_input_bytes).map_err(|e| {
+                format!(
+                    "--previous {}: {e}; --previous takes a directory written by `multigres \
+                     render --output-dir` (in CI, the base branch's render), not inputs",
+                    previous.display()
+                )
+            })?;
+            let Some(objects) = parsed(&files, previous) else {
+                return Ok(EXIT_INVALID);
+            };
+            (previous.as_path(), objects)
+        }
+        None => {
+            eprintln!(
+                "note: the upgrade is judged against the committed render in {dir}, which a pull \
+                 request that re-renders also changes; to judge it against what is deployed, pass \
+                 the base branch's render: --previous base/rendered (see \
+                 examples/ci/github-actions.yaml)",
+                dir = dir.display()
+            );
+            (dir, committed_objects)
+        }
+    };
+    let diffs = check::diff(&committed, &files);
+    let color = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let text: String = diffs.iter().map(|d| check::unified(d, color)).collect();
+    write_stdout(&text)?;
+    let allowed = args.allow_removals.iter().cloned().collect();
+    let judgement = check::judge(&baseline, &check::values(objects), &allowed);
+    for finding in &judgement.findings {
+        eprintln!("{}", finding.display(baseline_dir));
+    }
+    for note in &judgement.notes {
+        eprintln!("note: {note}");
+    }
+    let count = |change| diffs.iter().filter(|d| d.change == change).count();
+    let against = match &args.previous {
+        Some(previous) => format!(" against {}", previous.display()),
+        None => String::new(),
+    };
+    eprintln!(
+        "{}: {} changed, {} added, {} removed, {} identical; {} upgrade error(s), {} warning(s){against}",
+        dir.display(),
+        count(check::Change::Changed),
+        count(check::Change::Added),
+        count(check::Change::Removed),
+        files.len() - count(check::Change::Changed) - count(check::Change::Added),
+        judgement.errors(),
+        judgement.warnings()
+    );
+    let stale = !diffs.is_empty();
+    if stale {
+        eprintln!(
+            "error: the committed render in {} is stale (the diff is on stdout): re-render with \
+             `{}` and commit the result",
+            dir.display(),
+            rerender_command(args, dir)
+        );
+    }
+    if !judgement.is_safe() {
+        eprintln!(
+            "error: the change would be refused at sync time ({} upgrade error(s) above, judged \
+             against {}): re-rendering does not fix this; change the inputs",
+            judgement.errors(),
+            baseline_dir.display()
+        );
+        return Ok(check::EXIT_UNSAFE);
+    }
+    Ok(if stale { check::EXIT_STALE } else { EXIT_OK })
+}
+
+/// The objects of a render tree's files; on malformed files, every error
+/// printed and `None`.
+fn parsed(
+    files: &[crate::gitops::tree::File],
+    dir: &std::path::Path,
+) -> Option<std::collections::BTreeMap<String, serde_json::Value>> {
+    match crate::gitops::check::parse_objects(files, dir) {
+        Ok(objects) => Some(objects),
+        Err(errors) => {
+            for error in &errors {
+                eprintln!("{error}");
+            }
+            eprintln!("{} malformed file(s) in {}", errors.len(), dir.display());
+            None
+        }
+    }
+}
+
+/// The `render --output-dir DIR` command that brings DIR up to date: the
+/// input flags of this `render --check`, shell-quoted.
+fn rerender_command(args: &RenderArgs, dir: &std::path::Path) -> String {
+    let input = &args.input;
+    let defaults = InputLimits::default();
+    let mut words: Vec<String> = vec!["multigres".into(), "render".into()];
+    words.extend(input.paths.iter().map(|p| p.display().to_string()));
+    if let Some(namespace) = &input.namespace {
+        words.extend(["--namespace".into(), namespace.clone()]);
+    }
+    if let Some(file) = &input.images_file {
+        words.extend(["--images-file".into(), file.display().to_string()]);
+    }
+    for image in &input.images {
+        words.extend(["--image".into(), image.clone()]);
+    }
+    for (flag, value, default) in [
+        (
+            "--max-input-bytes",
+            input.max_input_bytes,
+            defaults.max_input_bytes,
+        ),
+        ("--max-objects", input.max_objects, defaults.max_objects),
+        (
+            "--max-output-bytes",
+            input.max_output_bytes,
+            defaults.max_output_bytes,
+        ),
+    ] {
+        if value != default {
+            words.extend([flag.into(), value.to_string()]);
+        }
+    }
+    if args.preview_runtime {
+        words.push("--preview-runtime".into());
+    }
+    words.extend(["--output-dir".into(), dir.display().to_string()]);
+    words
+        .iter()
+        .map(|w| shell_quoted(w))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `word` as a POSIX shell reads it back: as is when it holds only safe
+/// characters, else in single quotes.
+fn shell_quoted(word: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./=:@%+,".contains(c);
+    if !word.is_empty() && word.chars().all(safe) {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
     }
 }
 
@@ -516,5 +661,20 @@ pub(crate) fn read_paths(paths: &[PathBuf], budget: &mut Budget) -> Result<Vec<I
 fn print_notes(notes: &[String]) {
     for note in notes {
         eprintln!("note: {note}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_quoted;
+
+    #[test]
+    fn re_render_commands_quote_what_a_shell_would_split() {
+        assert_eq!(shell_quoted("clusters/"), "clusters/");
+        assert_eq!(shell_quoted("postgres=ghcr.io/x:1"), "postgres=ghcr.io/x:1");
+        assert_eq!(shell_quoted("my clusters"), "'my clusters'");
+        assert_eq!(shell_quoted("it's"), r"'it'\''s'");
+        assert_eq!(shell_quoted("$HOME"), "'$HOME'");
+        assert_eq!(shell_quoted(""), "''");
     }
 }

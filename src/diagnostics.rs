@@ -264,6 +264,7 @@ codes! {
     PVC_IMMUTABLE = "MG310", Error, "an immutable PersistentVolumeClaim field changes (storageClassName, accessModes, volumeName)";
     SERVICE_CLUSTER_IP = "MG311", Error, "a Service's clusterIP changes, or it becomes or stops being headless";
     SERVICE_SELECTOR_CHANGED = "MG312", Warning, "a Service's selector changes while the running pods do not carry its new labels yet";
+    CLUSTER_REMOVED = "MG313", Error, "a whole MultigresCluster is removed or renamed (its databases would be deleted)";
 }
 
 /// The entry of `code`, if it is one of [`CODES`].

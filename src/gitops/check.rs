@@ -28,16 +28,23 @@ use similar::{ChangeTag, TextDiff};
 
 use super::tree::{File, object_path};
 use crate::compile::diagnostics::{
-    BACKUP_ENCRYPTION_CHANGED, CELL_REMOVED, ETCD_REPLICAS_CHANGED, POOL_CELL_REMOVED,
-    POOL_REMOVED, PVC_IMMUTABLE, SELECTOR_CHANGED, SERVICE_CLUSTER_IP, SERVICE_SELECTOR_CHANGED,
-    SHARD_REMOVED, STATEFULSET_IMMUTABLE, STORAGE_SHRINK, Severity, code_info,
+    BACKUP_ENCRYPTION_CHANGED, CELL_REMOVED, CLUSTER_REMOVED, ETCD_REPLICAS_CHANGED,
+    POOL_CELL_REMOVED, POOL_REMOVED, PVC_IMMUTABLE, SELECTOR_CHANGED, SERVICE_CLUSTER_IP,
+    SERVICE_SELECTOR_CHANGED, SHARD_REMOVED, STATEFULSET_IMMUTABLE, STORAGE_SHRINK, Severity,
+    code_info,
 };
 use crate::compile::{Object, yaml};
 use crate::units::quantity::{self, Quantity};
 
-/// Exit status of `render --check` when the render differs from the
-/// committed one, or an upgrade check fails (0: identical, 2: invalid input).
-pub const EXIT_DIFFERENT: u8 = 1;
+/// Exit status of `render --check` when the committed render is stale: the
+/// new render differs from it (re-render and commit). 0: identical and safe,
+/// 2: invalid input.
+pub const EXIT_STALE: u8 = 1;
+
+/// Exit status of `render --check` when the change would be refused at sync
+/// time (an upgrade error), whether or not the committed render is also
+/// stale: re-rendering does not fix it.
+pub const EXIT_UNSAFE: u8 = 4;
 
 /// The codes `render --check` reports, in order: the rules of a rendered
 /// tree's change. They live in the one registry of codes
@@ -57,7 +64,31 @@ pub const UPGRADE_CODES: &[&str] = &[
     PVC_IMMUTABLE,
     SERVICE_CLUSTER_IP,
     SERVICE_SELECTOR_CHANGED,
+    CLUSTER_REMOVED,
 ];
+
+/// A MultigresCluster by namespace and name.
+pub type ClusterName = (String, String);
+
+/// Parses the argument of `--allow-removal`: `NAMESPACE/NAME`.
+///
+/// # Errors
+///
+/// A message naming the expected form when `text` is not two non-empty
+/// parts separated by one `/`.
+pub fn parse_cluster_name(text: &str) -> Result<ClusterName, String> {
+    match text.split_once('/') {
+        Some((namespace, name))
+            if !namespace.is_empty() && !name.is_empty() && !name.contains('/') =>
+        {
+            Ok((namespace.to_owned(), name.to_owned()))
+        }
+        _ => Err(format!(
+            "expected NAMESPACE/NAME of a MultigresCluster, for example default/minimal, \
+             not {text:?}"
+        )),
+    }
+}
 
 /// How a file of the tree differs between the committed and the new render.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -258,6 +289,9 @@ impl Finding {
 pub struct Judgement {
     /// Sorted by path, then code.
     pub findings: Vec<Finding>,
+    /// What the allowed removals did: each allowed cluster removed, and each
+    /// allowance that matched no removed cluster (a typo, most likely).
+    pub notes: Vec<String>,
 }
 
 impl Judgement {
@@ -281,24 +315,26 @@ impl Judgement {
     }
 }
 
-/// Judges the update from `old` (the committed objects) to `new` (the new
-/// render), both by path: every change that the API server (immutable
-/// fields, CEL transition rules of the CRDs) or the upstream operator's
-/// webhook would refuse, and (as warnings) changes that sync but leave a
-/// Service without the pods it needs for a while. Objects removed together
-/// with their whole MultigresCluster are a deletion, not an update, and pass.
-pub fn judge(old: &BTreeMap<String, Value>, new: &BTreeMap<String, Value>) -> Judgement {
-    let clusters: BTreeSet<(String, String)> = new
-        .values()
-        .filter(|v| is(v, MULTIGRES, "MultigresCluster"))
-        .map(|v| {
-            (
-                text(v, "/metadata/namespace").to_owned(),
-                text(v, "/metadata/name").to_owned(),
-            )
-        })
-        .collect();
+/// Judges the update from `old` (the deployed objects: a previous render)
+/// to `new` (the new render), both by path: every change that the API
+/// server (immutable fields, CEL transition rules of the CRDs) or the
+/// upstream operator's webhook would refuse, and (as warnings) changes that
+/// sync but leave a Service without the pods it needs for a while.
+///
+/// A whole MultigresCluster removed (or renamed: removed and another added)
+/// is an error too, because a GitOps tool that prunes deletes it and its
+/// databases with it, unless `allowed_removals` names it: then it is a
+/// deletion on purpose. Either way the objects of a removed cluster are not
+/// reported one by one.
+pub fn judge(
+    old: &BTreeMap<String, Value>,
+    new: &BTreeMap<String, Value>,
+    allowed_removals: &BTreeSet<ClusterName>,
+) -> Judgement {
+    let clusters = cluster_names(new);
     let mut findings = Vec::new();
+    let mut notes = Vec::new();
+    cluster_removals(old, new, allowed_removals, &mut findings, &mut notes);
     for (path, old_value) in old {
         let mut report = |code: &'static str, message: String, hint: &str| {
             findings.push(Finding {
@@ -320,7 +356,95 @@ pub fn judge(old: &BTreeMap<String, Value>, new: &BTreeMap<String, Value>) -> Ju
         }
     }
     findings.sort_by(|a, b| (&a.path, a.code, &a.message).cmp(&(&b.path, b.code, &b.message)));
-    Judgement { findings }
+    Judgement { findings, notes }
+}
+
+/// The MultigresClusters among `objects`, by name, with their paths.
+fn clusters_of(objects: &BTreeMap<String, Value>) -> BTreeMap<ClusterName, &str> {
+    objects
+        .iter()
+        .filter(|(_, v)| is(v, MULTIGRES, "MultigresCluster"))
+        .map(|(path, v)| {
+            (
+                (
+                    text(v, "/metadata/namespace").to_owned(),
+                    text(v, "/metadata/name").to_owned(),
+                ),
+                path.as_str(),
+            )
+        })
+        .collect()
+}
+
+fn cluster_names(objects: &BTreeMap<String, Value>) -> BTreeSet<ClusterName> {
+    clusters_of(objects).into_keys().collect()
+}
+
+/// `namespace/name`.
+fn qualified((namespace, name): &ClusterName) -> String {
+    format!("{namespace}/{name}")
+}
+
+/// Reports every MultigresCluster of `old` that `new` no longer renders,
+/// unless allowed (then notes it), and notes the allowances that matched
+/// no removed cluster.
+fn cluster_removals(
+    old: &BTreeMap<String, Value>,
+    new: &BTreeMap<String, Value>,
+    allowed: &BTreeSet<ClusterName>,
+    findings: &mut Vec<Finding>,
+    notes: &mut Vec<String>,
+) {
+    let (before, after) = (clusters_of(old), clusters_of(new));
+    let added: Vec<String> = after
+        .keys()
+        .filter(|name| !before.contains_key(*name))
+        .map(|name| format!("MultigresCluster {}", qualified(name)))
+        .collect();
+    for (name, path) in &before {
+        if after.contains_key(name) {
+            continue;
+        }
+        let cluster = qualified(name);
+        if allowed.contains(name) {
+            notes.push(format!(
+                "MultigresCluster {cluster} is removed, as --allow-removal {cluster} allows: a \
+                 GitOps tool that prunes deletes it and its databases"
+            ));
+            continue;
+        }
+        let mut message = format!(
+            "MultigresCluster {cluster} is removed: a GitOps tool that prunes (Argo CD's \
+             prune: true, Flux) deletes it, and with it every cell, shard and pool of the \
+             cluster and their data (unless spec.pvcDeletionPolicy.whenDeleted is Retain)"
+        );
+        if !added.is_empty() {
+            let _ = write!(
+                message,
+                "; {} is added in the same change: renaming a cluster is removing it and adding \
+                 a new, empty one",
+                added.join(", ")
+            );
+        }
+        findings.push(Finding {
+            code: CLUSTER_REMOVED,
+            severity: severity(CLUSTER_REMOVED),
+            path: (*path).to_owned(),
+            message,
+            hint: format!(
+                "put the MultigresCluster back (under its old name, if it was renamed); to \
+                 delete the cluster on purpose, pass --allow-removal {cluster}"
+            ),
+        });
+    }
+    for name in allowed {
+        if !before.contains_key(name) || after.contains_key(name) {
+            notes.push(format!(
+                "--allow-removal {}: this change removes no MultigresCluster of that name",
+                qualified(name)
+            ));
+        }
+    }
 }
 
 /// The severity the registry gives `code` (an error when unlisted).
@@ -372,8 +496,9 @@ fn of_cluster(value: &Value) -> String {
 }
 
 /// Whether a generated object's MultigresCluster is still rendered (if not,
-/// the object goes with its cluster: a deletion, which is allowed).
-fn cluster_remains(value: &Value, clusters: &BTreeSet<(String, String)>) -> bool {
+/// the object goes with its cluster: the cluster's removal is judged once,
+/// by [`cluster_removals`]).
+fn cluster_remains(value: &Value, clusters: &BTreeSet<ClusterName>) -> bool {
     match text(value, "/metadata/labels/multigres.com~1cluster") {
         "" => true,
         cluster => clusters.contains(&(
@@ -406,7 +531,7 @@ const GROW_HINT: &str =
 
 fn removed(
     old: &Value,
-    clusters: &BTreeSet<(String, String)>,
+    clusters: &BTreeSet<ClusterName>,
     report: &mut impl FnMut(&'static str, String, &str),
 ) {
     if !cluster_remains(old, clusters) {
@@ -807,6 +932,11 @@ mod tests {
 
     use super::*;
 
+    /// The judgement with no removal allowed.
+    fn judge(old: &BTreeMap<String, Value>, new: &BTreeMap<String, Value>) -> Judgement {
+        super::judge(old, new, &BTreeSet::new())
+    }
+
     fn one(path: &str, value: Value) -> BTreeMap<String, Value> {
         BTreeMap::from([(path.to_owned(), value)])
     }
@@ -893,7 +1023,96 @@ mod tests {
             "{}",
             judgement.findings[0].message
         );
-        assert!(judge(&old, &BTreeMap::new()).is_safe());
+        // Removed with its whole cluster: the cluster's removal is the one
+        // finding.
+        assert_eq!(codes(&old, &BTreeMap::new()), [CLUSTER_REMOVED]);
+    }
+
+    #[test]
+    fn mg313_a_removed_cluster_is_refused_unless_allowed() {
+        let cluster_path = "default/MultigresCluster/minimal.yaml";
+        let cell = labelled("Cell", "minimal-zone-a-1", json!({"name": "zone-a"}));
+        let old = with("default/Cell/minimal-zone-a-1.yaml", cell, true);
+        let judgement = judge(&old, &BTreeMap::new());
+        assert_eq!(judgement.findings.len(), 1, "{judgement:?}");
+        let finding = &judgement.findings[0];
+        assert_eq!(
+            (finding.code, finding.path.as_str()),
+            (CLUSTER_REMOVED, cluster_path)
+        );
+        assert!(
+            finding.message.starts_with(
+                "MultigresCluster default/minimal is removed: a GitOps tool that prunes"
+            ),
+            "{}",
+            finding.message
+        );
+        assert!(!finding.message.contains("renaming"), "{}", finding.message);
+        assert!(
+            finding
+                .hint
+                .ends_with("pass --allow-removal default/minimal"),
+            "{}",
+            finding.hint
+        );
+
+        // Allowed: safe, and said so.
+        let allowed = BTreeSet::from([("default".to_owned(), "minimal".to_owned())]);
+        let judgement = super::judge(&old, &BTreeMap::new(), &allowed);
+        assert!(judgement.findings.is_empty(), "{judgement:?}");
+        assert_eq!(judgement.notes.len(), 1);
+        assert!(judgement.notes[0].starts_with(
+            "MultigresCluster default/minimal is removed, as --allow-removal default/minimal allows"
+        ));
+
+        // Renamed: the message says the other cluster is added.
+        let mut renamed = BTreeMap::new();
+        renamed.insert(
+            "default/MultigresCluster/main.yaml".to_owned(),
+            json!({"apiVersion": "multigres.com/v1alpha1", "kind": "MultigresCluster",
+                   "metadata": {"name": "main", "namespace": "default"}}),
+        );
+        let judgement = judge(&old, &renamed);
+        assert_eq!(judgement.findings.len(), 1, "{judgement:?}");
+        assert!(
+            judgement.findings[0].message.contains(
+                "; MultigresCluster default/main is added in the same change: renaming a cluster \
+                 is removing it and adding a new, empty one"
+            ),
+            "{}",
+            judgement.findings[0].message
+        );
+
+        // An allowance that matches no removal is noted (a typo, most likely),
+        // and allows nothing else.
+        let typo = BTreeSet::from([("default".to_owned(), "minimall".to_owned())]);
+        let judgement = super::judge(&old, &renamed, &typo);
+        assert_eq!(judgement.errors(), 1);
+        assert_eq!(
+            judgement.notes,
+            [
+                "--allow-removal default/minimall: this change removes no MultigresCluster of that name"
+            ]
+        );
+        // A cluster of the same name in another namespace is another cluster.
+        let mut moved = cluster();
+        moved["metadata"]["namespace"] = json!("prod");
+        let moved = one("prod/MultigresCluster/minimal.yaml", moved);
+        assert_eq!(codes(&old, &moved), [CLUSTER_REMOVED]);
+        // Kept: nothing to say.
+        assert!(judge(&old, &old).findings.is_empty());
+    }
+
+    #[test]
+    fn cluster_names_are_namespace_slash_name() {
+        assert_eq!(
+            parse_cluster_name("default/minimal"),
+            Ok(("default".to_owned(), "minimal".to_owned()))
+        );
+        for bad in ["minimal", "/minimal", "default/", "a/b/c", ""] {
+            let error = parse_cluster_name(bad).unwrap_err();
+            assert!(error.contains("expected NAMESPACE/NAME"), "{error}");
+        }
     }
 
     fn shard(pools: Value) -> BTreeMap<String, Value> {
