@@ -5,12 +5,13 @@
 -- Progressing  no status yet, or status.observedGeneration < generation;
 --              multigres.com/pending-deletion annotation or ReadyForDeletion;
 --              phase Progressing or Initializing;
---              ImageRolloutPending True (new images wait for
---              spec.imageUpdatePolicy.acknowledgedRevision);
 --              Available False while the cluster has cells;
 --              GatewayExternalReady / AdminWebExternalReady False;
 --              phase Unknown or absent, unless the conditions decide.
 -- Degraded     phase Degraded (a Cell, TableGroup or TopoServer is Degraded).
+-- Suspended    what would be Healthy, while ImageRolloutPending is True: new
+--              images wait for a person to set
+--              spec.imageUpdatePolicy.acknowledgedRevision.
 -- Healthy      phase Healthy (all children Healthy and current), or phase
 --              Unknown/absent with Available True.
 
@@ -240,9 +241,6 @@ end
 if phase == "Degraded" then
   return result("Degraded", with_detail(message or "Cluster is degraded", status))
 end
-if is_true(rollout) then
-  return result("Progressing", "Image rollout pending: " .. explain(rollout))
-end
 if phase == "Progressing" or phase == "Initializing" then
   return result("Progressing", with_detail(message or "Cluster is progressing", status))
 end
@@ -252,11 +250,19 @@ end
 if external then
   return result("Progressing", external)
 end
+local healthy = nil
 if phase == "Healthy" then
-  return result("Healthy", message or "Ready")
+  healthy = message or "Ready"
+elseif is_true(available) and #databases_of(status) == 0 then
+  -- Phase Unknown or absent: the conditions decide.
+  healthy = "All cells are available"
 end
--- Phase Unknown or absent: the conditions decide.
-if is_true(available) and #databases_of(status) == 0 then
-  return result("Healthy", "All cells are available")
+if healthy == nil then
+  return result("Progressing", with_detail(message or "Waiting for the controller to report the cluster phase", status))
 end
-return result("Progressing", with_detail(message or "Waiting for the controller to report the cluster phase", status))
+-- The cluster runs the images it recorded; the new ones wait for a person,
+-- not for the controller, so Progressing would never end on its own.
+if is_true(rollout) then
+  return result("Suspended", "Waiting for a person to acknowledge the new images: " .. explain(rollout))
+end
+return result("Healthy", healthy)

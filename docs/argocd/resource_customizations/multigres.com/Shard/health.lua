@@ -2,6 +2,8 @@
 -- Install as resource.customizations.health.multigres.com_Shard in argocd-cm
 -- (see docs/argocd/README.md).
 --
+-- Degraded means a fault that needs fixing; a stale backup is not one.
+--
 -- Progressing  no status yet, or status.observedGeneration < generation;
 --              multigres.com/pending-deletion annotation or ReadyForDeletion
 --              (pods drain until DrainComplete);
@@ -11,11 +13,15 @@
 --              (NotAllPodsReady);
 --              phase Healthy while podRoles lists pods but none is PRIMARY;
 --              phase Unknown or absent, unless the conditions decide.
--- Degraded     phase Degraded (pool or multiorch pods crash-looping);
+-- Degraded     two or more pods in podRoles are PRIMARY (split brain);
+--              phase Degraded (pool or multiorch pods crash-looping);
 --              postgresConfig.error; StorageClassValid False
---              (StorageClassNotFound); BackupHealthy False (BackupStale).
+--              (StorageClassNotFound).
 -- Healthy      phase Healthy (every pool and multiorch pod ready), or phase
---              Unknown/absent with Available True (AllPodsReady).
+--              Unknown/absent with Available True (AllPodsReady). The message
+--              names the primary, and adds BackupHealthy False (BackupStale):
+--              upstream schedules no backups, so every shard reports a stale
+--              backup 25 h after its bootstrap backup.
 
 -- BEGIN shared helpers
 -- Argo CD loads one script per kind, so every multigres.com/<Kind>/health.lua
@@ -163,13 +169,13 @@ local function stale(object, status)
 end
 -- END shared helpers
 
--- The pod that status.podRoles reports as PRIMARY (first by name); and
+-- The pods that status.podRoles reports as PRIMARY (sorted by name); and
 -- whether podRoles lists any pod at all.
-local function primary_of(status)
+local function primaries_of(status)
   local names, listed = {}, false
   local roles = get(status, "podRoles")
   if type(roles) ~= "table" then
-    return nil, false
+    return names, false
   end
   for pod, role in pairs(roles) do
     listed = true
@@ -178,7 +184,7 @@ local function primary_of(status)
     end
   end
   table.sort(names)
-  return names[1], listed
+  return names, listed
 end
 
 local status = get(obj, "status")
@@ -196,8 +202,13 @@ local storage = conditions.StorageClassValid
 local rolling = conditions.RollingUpdate
 local config = get(status, "postgresConfig")
 local config_error = text(get(config, "error"))
-local primary, roles_listed = primary_of(status)
+local primaries, roles_listed = primaries_of(status)
+local primary = primaries[1]
 
+-- Two primaries accept writes that the other never sees.
+if #primaries > 1 then
+  return result("Degraded", "Split brain: " .. tostring(#primaries) .. " pods report PRIMARY: " .. table.concat(primaries, ", "))
+end
 if phase == "Degraded" then
   return result("Degraded", message or explain(available) or "One or more pool/Multiorch pods are crash-looping")
 end
@@ -206,9 +217,6 @@ if config_error then
 end
 if is_false(storage) then
   return result("Degraded", explain(storage))
-end
-if is_false(backup) then
-  return result("Degraded", "Backup: " .. explain(backup))
 end
 if is_true(rolling) then
   return result("Progressing", "Rolling update: " .. explain(rolling))
@@ -242,5 +250,10 @@ if roles_listed and primary == nil then
 end
 if primary then
   healthy = join(healthy, "primary " .. primary)
+end
+-- Worth a look, not a fault: the shard serves, and upstream takes no
+-- scheduled backups, so this is the normal state 25 h after bootstrap.
+if is_false(backup) then
+  healthy = join(healthy, "no recent backup: " .. explain(backup))
 end
 return result("Healthy", healthy)
