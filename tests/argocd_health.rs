@@ -243,7 +243,9 @@ pub(crate) fn samples() -> Vec<Sample> {
                 .input_path
                 .strip_prefix("testdata/")
                 .and_then(|file| file.strip_suffix(".yaml"))
-                .unwrap_or_else(|| panic!("{tests_path}: {} is not testdata/*.yaml", case.input_path))
+                .unwrap_or_else(|| {
+                    panic!("{tests_path}: {} is not testdata/*.yaml", case.input_path)
+                })
                 .to_string();
             let path = format!("{CUSTOMIZATIONS}/{kind}/{}", case.input_path);
             let object: Value =

@@ -27,6 +27,9 @@ mod crds;
 #[path = "docs.rs"]
 mod docs;
 
+#[path = "flux_health.rs"]
+mod flux_health;
+
 #[path = "fuzz_regressions.rs"]
 mod fuzz_regressions;
 
