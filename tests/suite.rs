@@ -42,6 +42,9 @@ mod hostile;
 #[path = "invalid.rs"]
 mod invalid;
 
+#[path = "json_schemas.rs"]
+mod json_schemas;
+
 #[path = "krm.rs"]
 mod krm;
 
