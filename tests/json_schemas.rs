@@ -3,7 +3,8 @@
 //! kind in lower case), judged by a real JSON Schema validator (the
 //! `jsonschema` crate, as an editor or kubeconform would judge a manifest):
 //!
-//! - every multigres.com object of `examples/` is valid;
+//! - every multigres.com object of `examples/` and of the golden renders
+//!   (`golden/`, the child kinds) is valid;
 //! - every case of the invalid corpus (`tests/invalid/`) whose mistake is a
 //!   schema error (MG010 unknown field to MG017 count) is invalid, for the
 //!   reason its code names (the failing JSON Schema keyword).
@@ -156,6 +157,26 @@ fn every_example_object_is_valid() {
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
     assert!(checked >= 15, "only {checked} example objects");
+}
+
+/// The rendered children (Cell, TableGroup, Shard, TopoServer) of the golden
+/// renders are valid too: kubeconform can check `multigres render` output.
+#[test]
+fn every_rendered_object_is_valid() {
+    let mut kinds = BTreeSet::new();
+    let mut failures = Vec::new();
+    for path in yaml_files(&root().join("golden")) {
+        for (kind, object) in objects_in(&path) {
+            kinds.insert(kind);
+            for error in errors(kind, &object) {
+                failures.push(format!("{}: {} {error}", path.display(), kind.name()));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+    for kind in [Kind::Cell, Kind::TableGroup, Kind::Shard, Kind::TopoServer] {
+        assert!(kinds.contains(&kind), "no rendered {}", kind.name());
+    }
 }
 
 /// The JSON Schema keywords that report each schema diagnostic.

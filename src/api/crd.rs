@@ -312,41 +312,6 @@ fn is_quantity(map: &Map<String, Value>) -> bool {
             .is_some_and(|d| d.starts_with("Quantity is a fixed-point"))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_kind_has_its_names_and_subresources() {
-        for kind in Kind::ALL {
-            let crd = crd(kind);
-            assert_eq!(crd["spec"]["names"]["kind"], kind.name());
-            assert_eq!(crd["spec"]["scope"], "Namespaced");
-            assert_eq!(
-                crd["metadata"]["name"],
-                format!("{}.multigres.com", plural(kind))
-            );
-            let has_status = crd
-                .pointer("/spec/versions/0/subresources/status")
-                .is_some();
-            assert_eq!(has_status, !kind.is_template(), "{kind:?}");
-        }
-        let shard = crd(Kind::Shard);
-        assert_eq!(
-            shard.pointer("/spec/versions/0/subresources/scale/specReplicasPath"),
-            Some(&json!(".spec.replicas"))
-        );
-    }
-
-    #[test]
-    fn no_nullable_anywhere() {
-        for kind in Kind::ALL {
-            let text = serde_json::to_string(&crd(kind)).unwrap();
-            assert!(!text.contains("\"nullable\""), "{kind:?}");
-        }
-    }
-}
-
 // ---------------------------------------------------------------------------
 // JSON Schemas for editors and kubeconform.
 
@@ -481,5 +446,40 @@ fn to_json_schema(value: &mut Value) {
     let is_object = map.get("type") == Some(&json!("object"));
     if is_object && !preserve_unknown && !map.contains_key("additionalProperties") {
         map.insert("additionalProperties".into(), json!(false));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_names_and_subresources() {
+        for kind in Kind::ALL {
+            let crd = crd(kind);
+            assert_eq!(crd["spec"]["names"]["kind"], kind.name());
+            assert_eq!(crd["spec"]["scope"], "Namespaced");
+            assert_eq!(
+                crd["metadata"]["name"],
+                format!("{}.multigres.com", plural(kind))
+            );
+            let has_status = crd
+                .pointer("/spec/versions/0/subresources/status")
+                .is_some();
+            assert_eq!(has_status, !kind.is_template(), "{kind:?}");
+        }
+        let shard = crd(Kind::Shard);
+        assert_eq!(
+            shard.pointer("/spec/versions/0/subresources/scale/specReplicasPath"),
+            Some(&json!(".spec.replicas"))
+        );
+    }
+
+    #[test]
+    fn no_nullable_anywhere() {
+        for kind in Kind::ALL {
+            let text = serde_json::to_string(&crd(kind)).unwrap();
+            assert!(!text.contains("\"nullable\""), "{kind:?}");
+        }
     }
 }
