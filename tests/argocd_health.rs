@@ -556,6 +556,36 @@ fn every_kind_has_the_required_samples() {
     }
 }
 
+/// The verdicts that once fought Argo CD syncs stay covered: a shard without
+/// a recent backup days after creation is not Degraded (upstream schedules
+/// no backups), new images waiting for a person are Suspended, and two
+/// primaries are Degraded.
+#[test]
+fn the_sync_fighting_verdicts_stay_fixed() {
+    let samples = samples();
+    let status_of = |kind: &str, name: &str| -> &str {
+        samples
+            .iter()
+            .find(|s| s.kind == kind && s.name == name)
+            .map(|s| s.status.as_str())
+            .unwrap_or_else(|| panic!("{kind}: no test case for testdata/{name}.yaml"))
+    };
+    for name in ["backup-none", "backup-stale"] {
+        assert_eq!(status_of("Shard", name), "Healthy", "Shard {name}");
+    }
+    assert_eq!(status_of("Shard", "split-brain"), "Degraded");
+    for name in [
+        "image-rollout-awaiting-acknowledgement",
+        "image-rollout-revision-mismatch",
+    ] {
+        assert_eq!(status_of("MultigresCluster", name), "Suspended", "{name}");
+    }
+    // Degraded is for faults: no Degraded test case mentions backups.
+    for sample in samples.iter().filter(|s| s.status == "Degraded") {
+        assert!(!sample.message.contains("ackup"), "{}", sample.path);
+    }
+}
+
 /// Every `return` of the kind-specific part of a script (each outcome) is
 /// reached by at least one well-formed sample.
 #[test]
