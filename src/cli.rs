@@ -60,7 +60,11 @@ pub enum Command {
     /// must not shrink, etcd replicas that must not change. A previous version
     /// that does not load or admit is an error (exit 2), reported at its lines.
     Validate(ValidateArgs),
-    /// Print the eight CustomResourceDefinitions.
+    /// Print the eight CustomResourceDefinitions, or write their JSON Schemas.
+    ///
+    /// With --json-schema DIR, writes one JSON Schema per kind for editors
+    /// and kubeconform (`multigrescluster_v1alpha1.json`, ...) instead of
+    /// printing the CRDs; see docs/validation.md.
     Crds(CrdsArgs),
     /// The Argo CD config-management plugin (run by argocd-cmp-server).
     ///
@@ -254,6 +258,10 @@ pub struct CrdsArgs {
     /// Write one file per CRD into this directory instead of printing.
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
+    /// Write the JSON Schema of each kind into this directory, named as
+    /// kubeconform expects: `{kind}_{version}.json`, kind in lower case.
+    #[arg(long, value_name = "DIR")]
+    pub json_schema: Option<PathBuf>,
 }
 
 /// Why a command stopped with exit 2 without compiling.
@@ -543,6 +551,22 @@ fn validate(args: &ValidateArgs) -> Result<u8, Failure> {
 }
 
 fn crds(args: &CrdsArgs) -> Result<u8, Failure> {
+    if let Some(dir) = &args.json_schema {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        for kind in Kind::ALL {
+            let path = dir.join(crd::json_schema_file_name(kind));
+            let mut text = serde_json::to_string_pretty(&crd::json_schema(kind))
+                .map_err(|e| format!("cannot serialise the {} schema: {e}", kind.name()))?;
+            text.push('\n');
+            std::fs::write(&path, text)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
+        // The schemas replace the printed CRDs unless --output-dir asks for them too.
+        if args.output_dir.is_none() {
+            return Ok(EXIT_OK);
+        }
+    }
     match &args.output_dir {
         Some(dir) => {
             std::fs::create_dir_all(dir)

@@ -1,16 +1,21 @@
-//! The Argo CD health checks in `docs/argocd/health/` (one Lua script per
-//! kind) and the `argocd-cm` patch that embeds them.
+//! The Argo CD health checks in
+//! `docs/argocd/resource_customizations/multigres.com/<Kind>/`, laid out as
+//! Argo CD's own `resource_customizations/` so they can be contributed
+//! upstream, and the `argocd-cm` patch that embeds them.
 //!
-//! The scripts run in a real Lua 5.1 (mlua builds the reference C
-//! implementation; Argo CD runs gopher-lua, also a Lua 5.1) with only the
-//! libraries Argo CD opens for an argocd-cm health script: base, package and
-//! table, no string and no math. Reading or assigning an undefined global is
-//! an error, so a typo cannot silently read nil.
+//! The scripts (`health.lua`) run in a real Lua 5.1 (mlua builds the
+//! reference C implementation; Argo CD runs gopher-lua, also a Lua 5.1) with
+//! only the libraries Argo CD opens for an argocd-cm health script: base,
+//! package and table, no string and no math. Reading or assigning an
+//! undefined global is an error, so a typo cannot silently read nil.
 //!
-//! Samples live in `tests/data/health/<Kind>/<case>.yaml`: a complete object
-//! as the API server returns it, preceded by `# expect-status: <status>` and
-//! `# expect-message: <substring>`. Samples named `odd-*` have deliberately
-//! malformed fields; every other sample must match the CRD status schema.
+//! Each kind's `health_test.yaml` is the single source of truth for the
+//! expected verdicts, in Argo CD's format: every test case names a sample
+//! (`inputPath`, under `testdata/`) and the exact `healthStatus` (status and
+//! message) the script must return, as Argo CD's own test compares them.
+//! Samples are complete objects as the API server returns them; samples named
+//! `odd-*` have deliberately malformed fields, every other one must match the
+//! CRD status schema.
 //!
 //! `MULTIGRES_BLESS=1 cargo test --release --test suite argocd_health::` rewrites
 //! `docs/argocd/argocd-cm.yaml` from the scripts.
@@ -23,7 +28,7 @@ use std::rc::Rc;
 use mlua::{Function, HookTriggers, Lua, LuaOptions, StdLib, VmState};
 use serde_json::{Map, Value, json};
 
-const KINDS: [&str; 5] = [
+pub(crate) const KINDS: [&str; 5] = [
     "MultigresCluster",
     "Cell",
     "TableGroup",
@@ -49,8 +54,15 @@ fn read(relative: &str) -> String {
     std::fs::read_to_string(root().join(relative)).unwrap_or_else(|e| panic!("{relative}: {e}"))
 }
 
+/// Argo CD's layout: `resource_customizations/<group>/<Kind>/`.
+pub(crate) const CUSTOMIZATIONS: &str = "docs/argocd/resource_customizations/multigres.com";
+
 fn script_path(kind: &str) -> String {
-    format!("docs/argocd/health/multigres.com_{kind}.lua")
+    format!("{CUSTOMIZATIONS}/{kind}/health.lua")
+}
+
+fn health_test_path(kind: &str) -> String {
+    format!("{CUSTOMIZATIONS}/{kind}/health_test.yaml")
 }
 
 fn config_key(kind: &str) -> String {
@@ -170,60 +182,89 @@ fn assess(lua: &Lua, check: &Function, object: &Value) -> Result<Health, String>
 // ---------------------------------------------------------------------------
 // Samples.
 
-struct Sample {
-    kind: &'static str,
-    name: String,
-    path: String,
+/// One test case of a `health_test.yaml`, in Argo CD's format.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct TestCase {
+    health_status: ExpectedHealth,
+    input_path: String,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectedHealth {
     status: String,
     message: String,
-    object: Value,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HealthTests {
+    tests: Vec<TestCase>,
+}
+
+/// A recorded object and the verdict its kind's `health_test.yaml` expects.
+pub(crate) struct Sample {
+    pub(crate) kind: &'static str,
+    pub(crate) name: String,
+    pub(crate) path: String,
+    pub(crate) status: String,
+    pub(crate) message: String,
+    pub(crate) object: Value,
 }
 
 impl Sample {
-    fn odd(&self) -> bool {
+    pub(crate) fn odd(&self) -> bool {
         self.name.starts_with("odd-")
     }
 }
 
-fn samples() -> Vec<Sample> {
+/// Every test case of every kind's `health_test.yaml`, with its sample.
+/// Every file under `testdata/` must be the input of exactly one case.
+pub(crate) fn samples() -> Vec<Sample> {
     let mut all = Vec::new();
     for kind in KINDS {
-        let directory = format!("tests/data/health/{kind}");
-        let mut files: Vec<PathBuf> = std::fs::read_dir(root().join(&directory))
+        let tests_path = health_test_path(kind);
+        let tests: HealthTests = serde_saphyr::from_str(&read(&tests_path))
+            .unwrap_or_else(|e| panic!("{tests_path}: {e}"));
+        let directory = format!("{CUSTOMIZATIONS}/{kind}/testdata");
+        let mut unused: BTreeSet<String> = std::fs::read_dir(root().join(&directory))
             .unwrap_or_else(|e| panic!("{directory}: {e}"))
-            .map(|entry| entry.unwrap().path())
-            .filter(|path| path.extension().is_some_and(|e| e == "yaml"))
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .map(|file| format!("testdata/{file}"))
             .collect();
-        files.sort();
-        for file in files {
-            let name = file.file_stem().unwrap().to_string_lossy().into_owned();
-            let path = format!("{directory}/{name}.yaml");
-            let text = read(&path);
-            let header = |key: &str| -> String {
-                let prefix = format!("# {key}: ");
-                let values: Vec<&str> = text
-                    .lines()
-                    .take_while(|line| line.starts_with('#'))
-                    .filter_map(|line| line.strip_prefix(&prefix))
-                    .collect();
-                assert_eq!(values.len(), 1, "{path}: needs one `{prefix}` header line");
-                values[0].trim().to_string()
-            };
-            let status = header("expect-status");
-            let message = header("expect-message");
+        for case in tests.tests {
+            assert!(
+                unused.remove(&case.input_path),
+                "{tests_path}: {} is not a file of {directory}, or is the input of two cases",
+                case.input_path
+            );
+            let name = case
+                .input_path
+                .strip_prefix("testdata/")
+                .and_then(|file| file.strip_suffix(".yaml"))
+                .unwrap_or_else(|| {
+                    panic!("{tests_path}: {} is not testdata/*.yaml", case.input_path)
+                })
+                .to_string();
+            let path = format!("{CUSTOMIZATIONS}/{kind}/{}", case.input_path);
             let object: Value =
-                serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
+                serde_saphyr::from_str(&read(&path)).unwrap_or_else(|e| panic!("{path}: {e}"));
             assert_eq!(object["kind"], kind, "{path}: kind");
             assert_eq!(object["apiVersion"], "multigres.com/v1alpha1", "{path}");
             all.push(Sample {
                 kind,
                 name,
                 path,
-                status,
-                message,
+                status: case.health_status.status,
+                message: case.health_status.message,
                 object,
             });
         }
+        assert!(
+            unused.is_empty(),
+            "{tests_path}: no test case reads {unused:?}"
+        );
     }
     all
 }
@@ -461,8 +502,10 @@ fn shared_helpers_are_identical_in_every_script() {
 // ---------------------------------------------------------------------------
 // Behaviour.
 
+/// Runs every test case of every `health_test.yaml` as Argo CD's own test
+/// does: the script's status and message must equal the expected ones.
 #[test]
-fn every_sample_reports_its_expected_health() {
+fn every_health_test_case_passes() {
     let lua = argo_lua();
     let checks: BTreeMap<&str, Function> = KINDS.iter().map(|k| (*k, compile(&lua, k))).collect();
     let mut failures = Vec::new();
@@ -470,9 +513,9 @@ fn every_sample_reports_its_expected_health() {
         match assess(&lua, &checks[sample.kind], &sample.object) {
             Err(e) => failures.push(format!("{}: {e}", sample.path)),
             Ok(health) => {
-                if health.status != sample.status || !health.message.contains(&sample.message) {
+                if health.status != sample.status || health.message != sample.message {
                     failures.push(format!(
-                        "{}: expected {} containing {:?}, got {} {:?}",
+                        "{}: expected {} {:?}, got {} {:?}",
                         sample.path, sample.status, sample.message, health.status, health.message
                     ));
                 }
@@ -510,6 +553,36 @@ fn every_kind_has_the_required_samples() {
                 "{kind}: no sample {name}.yaml"
             );
         }
+    }
+}
+
+/// The verdicts that once fought Argo CD syncs stay covered: a shard without
+/// a recent backup days after creation is not Degraded (upstream schedules
+/// no backups), new images waiting for a person are Suspended, and two
+/// primaries are Degraded.
+#[test]
+fn the_sync_fighting_verdicts_stay_fixed() {
+    let samples = samples();
+    let status_of = |kind: &str, name: &str| -> &str {
+        samples
+            .iter()
+            .find(|s| s.kind == kind && s.name == name)
+            .map(|s| s.status.as_str())
+            .unwrap_or_else(|| panic!("{kind}: no test case for testdata/{name}.yaml"))
+    };
+    for name in ["backup-none", "backup-stale"] {
+        assert_eq!(status_of("Shard", name), "Healthy", "Shard {name}");
+    }
+    assert_eq!(status_of("Shard", "split-brain"), "Degraded");
+    for name in [
+        "image-rollout-awaiting-acknowledgement",
+        "image-rollout-revision-mismatch",
+    ] {
+        assert_eq!(status_of("MultigresCluster", name), "Suspended", "{name}");
+    }
+    // Degraded is for faults: no Degraded test case mentions backups.
+    for sample in samples.iter().filter(|s| s.status == "Degraded") {
+        assert!(!sample.message.contains("ackup"), "{}", sample.path);
     }
 }
 
@@ -815,7 +888,7 @@ fn render_argocd_cm() -> String {
         "# Argo CD health checks for the multigres.com kinds: a patch of Argo CD's\n\
          # argocd-cm ConfigMap. Install: docs/argocd/README.md.\n\
          #\n\
-         # Generated from docs/argocd/health/*.lua by\n\
+         # Generated from docs/argocd/resource_customizations/multigres.com/*/health.lua by\n\
          # `MULTIGRES_BLESS=1 cargo test --release --test suite argocd_health::`; edit the .lua files,\n\
          # not this file (a test checks that every script below equals its file\n\
          # byte for byte).\n\

@@ -27,6 +27,9 @@ mod crds;
 #[path = "docs.rs"]
 mod docs;
 
+#[path = "flux_health.rs"]
+mod flux_health;
+
 #[path = "fuzz_regressions.rs"]
 mod fuzz_regressions;
 
@@ -38,6 +41,9 @@ mod hostile;
 
 #[path = "invalid.rs"]
 mod invalid;
+
+#[path = "json_schemas.rs"]
+mod json_schemas;
 
 #[path = "krm.rs"]
 mod krm;

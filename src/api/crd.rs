@@ -312,6 +312,143 @@ fn is_quantity(map: &Map<String, Value>) -> bool {
             .is_some_and(|d| d.starts_with("Quantity is a fixed-point"))
 }
 
+// ---------------------------------------------------------------------------
+// JSON Schemas for editors and kubeconform.
+
+/// The file kubeconform looks up for `kind` with the schema location
+/// `DIR/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json` (its
+/// openapi2jsonschema names them so): `multigrescluster_v1alpha1.json`.
+pub fn json_schema_file_name(kind: Kind) -> String {
+    format!(
+        "{}_{}.json",
+        kind.name().to_ascii_lowercase(),
+        super::VERSION
+    )
+}
+
+/// The JSON Schema (draft-07) of one `kind` object, derived from the CRD's
+/// `openAPIV3Schema` so that it accepts what the API server stores:
+///
+/// - objects without `x-kubernetes-preserve-unknown-fields` admit only their
+///   properties (`additionalProperties: false`), as the API server prunes or,
+///   with strict field validation, rejects anything else;
+/// - `x-kubernetes-int-or-string` becomes an integer or a string;
+/// - lists of `x-kubernetes-list-type: set` have unique items;
+/// - the other `x-kubernetes-*` extensions (CEL rules, list and map types)
+///   have no JSON Schema equivalent and are dropped: `multigres validate`
+///   checks them;
+/// - `apiVersion` and `kind` are required and fixed, and `metadata` is the
+///   ObjectMeta a manifest may carry (labels and annotations as strings).
+pub fn json_schema(kind: Kind) -> Value {
+    let mut schema = crd(kind)
+        .pointer("/spec/versions/0/schema/openAPIV3Schema")
+        .cloned()
+        .unwrap_or_else(|| json!({"type": "object"}));
+    to_json_schema(&mut schema);
+    if let Some(root) = schema.as_object_mut() {
+        let properties = root
+            .entry("properties")
+            .or_insert_with(|| json!({}))
+            .as_object_mut();
+        if let Some(properties) = properties {
+            properties.insert(
+                "apiVersion".into(),
+                json!({"type": "string", "enum": [super::API_VERSION]}),
+            );
+            properties.insert(
+                "kind".into(),
+                json!({"type": "string", "enum": [kind.name()]}),
+            );
+            properties.insert("metadata".into(), object_meta_schema());
+        }
+        let mut required: Vec<Value> = vec![json!("apiVersion"), json!("kind")];
+        if let Some(Value::Array(existing)) = root.get("required") {
+            for field in existing {
+                if !required.contains(field) {
+                    required.push(field.clone());
+                }
+            }
+        }
+        root.insert("required".into(), Value::Array(required));
+        root.insert(
+            "$schema".into(),
+            json!("http://json-schema.org/draft-07/schema#"),
+        );
+        root.insert(
+            "title".into(),
+            json!(format!("{} {}", super::API_VERSION, kind.name())),
+        );
+    }
+    schema
+}
+
+/// Every field of `metav1.ObjectMeta`, so a misspelt one (`label:`) is an
+/// error, as it is for the API server with strict field validation.
+fn object_meta_schema() -> Value {
+    let strings = json!({"type": "object", "additionalProperties": {"type": "string"}});
+    let objects = json!({"type": "array", "items": {"type": "object"}});
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "name": {"type": "string"},
+            "generateName": {"type": "string"},
+            "namespace": {"type": "string"},
+            "selfLink": {"type": "string"},
+            "uid": {"type": "string"},
+            "resourceVersion": {"type": "string"},
+            "generation": {"type": "integer"},
+            "creationTimestamp": {"type": ["string", "null"]},
+            "deletionTimestamp": {"type": ["string", "null"]},
+            "deletionGracePeriodSeconds": {"type": "integer"},
+            "labels": strings,
+            "annotations": strings,
+            "ownerReferences": objects,
+            "finalizers": {"type": "array", "items": {"type": "string"}},
+            "managedFields": objects,
+        }
+    })
+}
+
+fn to_json_schema(value: &mut Value) {
+    let Value::Object(map) = value else {
+        return;
+    };
+    let flag = |map: &Map<String, Value>, key: &str| map.get(key) == Some(&Value::Bool(true));
+    let preserve_unknown = flag(map, "x-kubernetes-preserve-unknown-fields");
+    let int_or_string = flag(map, "x-kubernetes-int-or-string");
+    let set = map.get("x-kubernetes-list-type") == Some(&json!("set"));
+    map.retain(|key, _| !key.starts_with("x-kubernetes-"));
+    if let Some(Value::Object(properties)) = map.get_mut("properties") {
+        properties.values_mut().for_each(to_json_schema);
+    }
+    for key in ["items", "additionalProperties", "not"] {
+        if let Some(child) = map.get_mut(key) {
+            to_json_schema(child);
+        }
+    }
+    for key in ["anyOf", "allOf", "oneOf"] {
+        if let Some(Value::Array(children)) = map.get_mut(key) {
+            children.iter_mut().for_each(to_json_schema);
+        }
+    }
+    if int_or_string && !map.contains_key("anyOf") {
+        map.insert("type".into(), json!(["integer", "string"]));
+    }
+    if map.remove("nullable") == Some(Value::Bool(true))
+        && let Some(Value::String(single)) = map.get("type").cloned()
+    {
+        map.insert("type".into(), json!([single, "null"]));
+    }
+    if set {
+        map.insert("uniqueItems".into(), json!(true));
+    }
+    let is_object = map.get("type") == Some(&json!("object"));
+    if is_object && !preserve_unknown && !map.contains_key("additionalProperties") {
+        map.insert("additionalProperties".into(), json!(false));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,259 @@
+-- Argo CD health check for multigres.com/v1alpha1 Shard.
+-- Install as resource.customizations.health.multigres.com_Shard in argocd-cm
+-- (see docs/argocd/README.md).
+--
+-- Degraded means a fault that needs fixing; a stale backup is not one.
+--
+-- Progressing  no status yet, or status.observedGeneration < generation;
+--              multigres.com/pending-deletion annotation or ReadyForDeletion
+--              (pods drain until DrainComplete);
+--              RollingUpdate True (PodsDrifted);
+--              postgresConfig.inProgress (a new postgresql.conf is rolling out);
+--              phase Progressing or Initializing, Available False
+--              (NotAllPodsReady);
+--              phase Healthy while podRoles lists pods but none is PRIMARY;
+--              phase Unknown or absent, unless the conditions decide.
+-- Degraded     two or more pods in podRoles are PRIMARY (split brain);
+--              phase Degraded (pool or multiorch pods crash-looping);
+--              postgresConfig.error; StorageClassValid False
+--              (StorageClassNotFound).
+-- Healthy      phase Healthy (every pool and multiorch pod ready), or phase
+--              Unknown/absent with Available True (AllPodsReady). The message
+--              names the primary, and adds BackupHealthy False (BackupStale):
+--              upstream schedules no backups, so every shard reports a stale
+--              backup 25 h after its bootstrap backup.
+
+-- BEGIN shared helpers
+-- Argo CD loads one script per kind, so every multigres.com/<Kind>/health.lua
+-- is self-contained and repeats this block verbatim (tests/argocd_health.rs
+-- checks that the copies are identical). Argo CD opens only the base, table
+-- and a reduced os library for argocd-cm health scripts: no string, no math.
+-- The code is plain Lua 5.1 (Argo runs gopher-lua) and never raises an
+-- error, whatever the shape of the object.
+
+local function get(t, key)
+  if type(t) == "table" then
+    return t[key]
+  end
+  return nil
+end
+
+-- A non-empty string, or nil.
+local function text(v)
+  if type(v) == "string" and v ~= "" then
+    return v
+  end
+  return nil
+end
+
+-- A number, or nil (numeric strings are accepted).
+local function number(v)
+  if type(v) == "number" then
+    return v
+  end
+  if type(v) == "string" then
+    return tonumber(v)
+  end
+  return nil
+end
+
+local function result(status, message)
+  return { status = status, message = message }
+end
+
+-- "a; b" without empty parts.
+local function join(a, b)
+  if a and b then
+    return a .. "; " .. b
+  end
+  return a or b
+end
+
+-- status.conditions as a table type -> condition (first one of each type).
+local function conditions_of(status)
+  local found = {}
+  local list = get(status, "conditions")
+  if type(list) ~= "table" then
+    return found
+  end
+  for _, c in ipairs(list) do
+    if type(c) == "table" and text(c.type) and found[c.type] == nil then
+      found[c.type] = c
+    end
+  end
+  return found
+end
+
+local function is_true(c)
+  return get(c, "status") == "True"
+end
+
+local function is_false(c)
+  return get(c, "status") == "False"
+end
+
+local function reason_of(c)
+  return text(get(c, "reason"))
+end
+
+-- A condition as a sentence: its message and reason, else its type and status.
+local function explain(c)
+  if type(c) ~= "table" then
+    return nil
+  end
+  local message, reason = text(c.message), text(c.reason)
+  if message and reason then
+    return message .. " (" .. reason .. ")"
+  end
+  if message then
+    return message
+  end
+  local what = (text(c.type) or "Condition") .. " is " .. (text(c.status) or "Unknown")
+  if reason then
+    return what .. " (" .. reason .. ")"
+  end
+  return what
+end
+
+-- One of the five phases upstream writes; anything else counts as Unknown.
+local function phase_of(status)
+  local phase = get(status, "phase")
+  if phase == "Healthy" or phase == "Degraded" or phase == "Progressing" or phase == "Initializing" then
+    return phase
+  end
+  return "Unknown"
+end
+
+-- Graceful removal: the parent set the multigres.com/pending-deletion
+-- annotation, or the object already reports ReadyForDeletion.
+local function removal(kind, object, conditions)
+  local since = get(get(get(object, "metadata"), "annotations"), "multigres.com/pending-deletion")
+  local ready = conditions.ReadyForDeletion
+  if since == nil and ready == nil then
+    return nil
+  end
+  local message = kind .. " is being removed"
+  if text(since) then
+    message = message .. " (pending deletion since " .. since .. ")"
+  end
+  if ready ~= nil then
+    local detail = text(ready.message)
+    if detail == nil and is_true(ready) then
+      detail = "ready for deletion"
+    elseif detail == nil then
+      detail = "not ready for deletion yet"
+    end
+    if reason_of(ready) then
+      detail = detail .. " (" .. reason_of(ready) .. ")"
+    end
+    message = message .. ": " .. detail
+  end
+  return result("Progressing", message)
+end
+
+-- Progressing until the controller has written a status for this generation.
+local function stale(object, status)
+  local generation = number(get(get(object, "metadata"), "generation"))
+  local waiting = "Waiting for the controller to observe generation "
+  if type(status) ~= "table" then
+    if generation then
+      return result("Progressing", waiting .. tostring(generation))
+    end
+    return result("Progressing", "Waiting for the controller to report status")
+  end
+  local observed = number(status.observedGeneration)
+  if generation and observed and observed < generation then
+    return result("Progressing", waiting .. tostring(generation) .. " (status is for generation " .. tostring(observed) .. ")")
+  end
+  return nil
+end
+-- END shared helpers
+
+-- The pods that status.podRoles reports as PRIMARY (sorted by name); and
+-- whether podRoles lists any pod at all.
+local function primaries_of(status)
+  local names, listed = {}, false
+  local roles = get(status, "podRoles")
+  if type(roles) ~= "table" then
+    return names, false
+  end
+  for pod, role in pairs(roles) do
+    listed = true
+    if type(pod) == "string" and role == "PRIMARY" then
+      table.insert(names, pod)
+    end
+  end
+  table.sort(names)
+  return names, listed
+end
+
+local status = get(obj, "status")
+local conditions = conditions_of(status)
+local verdict = removal("Shard", obj, conditions) or stale(obj, status)
+if verdict then
+  return verdict
+end
+
+local phase = phase_of(status)
+local message = text(get(status, "message"))
+local available = conditions.Available
+local backup = conditions.BackupHealthy
+local storage = conditions.StorageClassValid
+local rolling = conditions.RollingUpdate
+local config = get(status, "postgresConfig")
+local config_error = text(get(config, "error"))
+local primaries, roles_listed = primaries_of(status)
+local primary = primaries[1]
+
+-- Two primaries accept writes that the other never sees.
+if #primaries > 1 then
+  return result("Degraded", "Split brain: " .. tostring(#primaries) .. " pods report PRIMARY: " .. table.concat(primaries, ", "))
+end
+if phase == "Degraded" then
+  return result("Degraded", message or explain(available) or "One or more pool/Multiorch pods are crash-looping")
+end
+if config_error then
+  return result("Degraded", "PostgreSQL configuration error: " .. config_error)
+end
+if is_false(storage) then
+  return result("Degraded", explain(storage))
+end
+if is_true(rolling) then
+  return result("Progressing", "Rolling update: " .. explain(rolling))
+end
+if get(config, "inProgress") == true then
+  return result("Progressing", "Applying the PostgreSQL configuration")
+end
+if phase == "Progressing" or phase == "Initializing" then
+  local not_ready = nil
+  if is_false(available) then
+    not_ready = explain(available)
+  end
+  return result("Progressing", join(message, not_ready) or "Shard is progressing")
+end
+if is_false(available) then
+  return result("Progressing", explain(available))
+end
+-- Healthy by phase, or by Available True when no phase was written.
+local healthy = nil
+if phase == "Healthy" then
+  healthy = message or "Ready"
+elseif is_true(available) then
+  healthy = explain(available)
+end
+if healthy == nil then
+  return result("Progressing", message or "Waiting for the controller to report the shard phase")
+end
+-- Pods ready but no primary elected yet (pod roles do not move the phase).
+if roles_listed and primary == nil then
+  return result("Progressing", "Waiting for a PRIMARY: no pod in status.podRoles has that role")
+end
+if primary then
+  healthy = join(healthy, "primary " .. primary)
+end
+-- Worth a look, not a fault: the shard serves, and upstream takes no
+-- scheduled backups, so this is the normal state 25 h after bootstrap.
+if is_false(backup) then
+  healthy = join(healthy, "no recent backup: " .. explain(backup))
+end
+return result("Healthy", healthy)
