@@ -643,7 +643,8 @@ fn read_inputs(args: &InputArgs) -> Result<(Vec<Input>, Options), Failure> {
     };
     // One budget for every file the command reads, the images file included.
     let mut budget = Budget::new(limits.max_input_bytes);
-    let read = input_files::read_paths_beside(&args.paths, args.images_file.as_deref(), &mut budget)?;
+    let read =
+        input_files::read_paths_beside(&args.paths, args.images_file.as_deref(), &mut budget)?;
     print_notes(&read.skipped);
     let inputs = read.inputs;
     let mut images = ImageSet::default();

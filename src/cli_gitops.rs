@@ -292,7 +292,18 @@ fn generate(env: &HashMap<String, String>, cwd: &Path) -> Result<u8, Failure> {
         });
     }
 
-    if let Some(version) = get("KUBE_VERSION").and_then(argocd::kube_version)
+    let version = match get("KUBE_VERSION") {
+        None => None,
+        Some(text) => Some(argocd::kube_version(text).ok_or_else(|| {
+            InputError::new(
+                "KUBE_VERSION",
+                codes::PLUGIN_CONTRACT,
+                format!("{text:?} is not a Kubernetes version"),
+            )
+            .hint("Argo CD sets it to the destination cluster's version, such as 1.33.2")
+        })?),
+    };
+    if let Some(version) = version
         && version < argocd::MIN_KUBE_VERSION
     {
         return Err(InputError::new(

@@ -13,12 +13,12 @@ use std::sync::OnceLock;
 
 use kube_cel::{CompiledSchema, ErrorKind, ValidationError, Validator, compile_schema};
 use multigres::api::{Kind, crd, rules};
+use multigres::compile::Input;
 use multigres::compile::diagnostics::WRONG_TYPE;
 use multigres::compile::load::{self, LoadedObject};
 use multigres::compile::path::{FieldPath, Segment};
 use multigres::compile::schema::admit;
 use multigres::compile::yaml::{Limits, parse_stream};
-use multigres::compile::Input;
 use serde_json::Value;
 
 /// The kinds users write; child kinds are generated and never judged here.

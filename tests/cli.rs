@@ -62,7 +62,11 @@ metadata: {{name: kept, namespace: elsewhere}}
             .to_owned()
     };
     assert!(doc("Secret").contains("  name: s\n  namespace: team-a\n"));
-    assert!(!doc("ClusterRole").contains("namespace:"), "{}", doc("ClusterRole"));
+    assert!(
+        !doc("ClusterRole").contains("namespace:"),
+        "{}",
+        doc("ClusterRole")
+    );
     assert!(doc("ConfigMap").contains("namespace: elsewhere"));
 
     // --output-dir files the cluster under its namespace, as cli.md says.
@@ -94,7 +98,10 @@ fn yaml_syntax_errors_point_at_the_line() {
     assert!(stdout.is_empty());
     assert!(stderr.contains(": error[MG001]:"), "{stderr}");
     assert!(stderr.starts_with("-:"), "{stderr}");
-    assert!(stderr.contains("\n  hint: check the indentation"), "{stderr}");
+    assert!(
+        stderr.contains("\n  hint: check the indentation"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -309,14 +316,7 @@ fn validate_fails_on_a_broken_previous_version() {
     for (name, text, code, line) in cases {
         let previous = write(&dir, name, &text);
         let (status, stdout, stderr) = multigres(
-            &[
-                "validate",
-                &current,
-                "--previous",
-                &previous,
-                "-n",
-                "team",
-            ],
+            &["validate", &current, "--previous", &previous, "-n", "team"],
             None,
         );
         assert_eq!(status, 2, "{name}: {stderr}");
@@ -337,8 +337,16 @@ fn files_beside_the_clusters_that_are_no_objects_are_skipped_with_a_note() {
     let clusters = dir.path().join("clusters");
     std::fs::create_dir(&clusters).unwrap();
     std::fs::write(clusters.join("demo.yaml"), MINIMAL).unwrap();
-    std::fs::write(clusters.join("images.yaml"), "postgres: example.com/pg:17\n").unwrap();
-    std::fs::write(clusters.join("kustomization.yaml"), "resources: [demo.yaml]\n").unwrap();
+    std::fs::write(
+        clusters.join("images.yaml"),
+        "postgres: example.com/pg:17\n",
+    )
+    .unwrap();
+    std::fs::write(
+        clusters.join("kustomization.yaml"),
+        "resources: [demo.yaml]\n",
+    )
+    .unwrap();
     std::fs::write(clusters.join("Chart.yaml"), "name: demo\nversion: 0.1.0\n").unwrap();
     let clusters = clusters.display().to_string();
     let images = format!("{clusters}/images.yaml");
@@ -348,11 +356,18 @@ fn files_beside_the_clusters_that_are_no_objects_are_skipped_with_a_note() {
         None,
     );
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.contains("postgres: example.com/pg:17"), "the images file applies");
+    assert!(
+        stdout.contains("postgres: example.com/pg:17"),
+        "the images file applies"
+    );
     for note in [
         format!("note: {clusters}/images.yaml: skipped: read as the images file"),
-        format!("note: {clusters}/kustomization.yaml: skipped: a kustomization, not a Kubernetes object"),
-        format!("note: {clusters}/Chart.yaml: skipped: a Helm chart's metadata, not a Kubernetes object"),
+        format!(
+            "note: {clusters}/kustomization.yaml: skipped: a kustomization, not a Kubernetes object"
+        ),
+        format!(
+            "note: {clusters}/Chart.yaml: skipped: a Helm chart's metadata, not a Kubernetes object"
+        ),
     ] {
         assert!(stderr.contains(&note), "{note:?} in {stderr}");
     }

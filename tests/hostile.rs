@@ -420,8 +420,17 @@ fn plugin_contract_errors_carry_a_code() {
             "1.28.3",
             "KUBE_VERSION: error[MG021]: the destination cluster runs Kubernetes 1.28",
         ),
+        (
+            "KUBE_VERSION",
+            "garbage",
+            "KUBE_VERSION: error[MG021]: \"garbage\" is not a Kubernetes version",
+        ),
     ] {
-        let run = multigres_in(dir.path(), &["argocd", "generate"], &[(variable, value.as_ref())]);
+        let run = multigres_in(
+            dir.path(),
+            &["argocd", "generate"],
+            &[(variable, value.as_ref())],
+        );
         assert_refused(&run, expected);
     }
 }
@@ -448,7 +457,11 @@ fn images_file_errors_name_the_file_line_and_code() {
         ),
     ] {
         write(&dir, "images.txt", text.as_bytes());
-        let run = multigres_in(dir.path(), &["render", ".", "--images-file", "images.txt"], &[]);
+        let run = multigres_in(
+            dir.path(),
+            &["render", ".", "--images-file", "images.txt"],
+            &[],
+        );
         assert_refused(&run, expected);
     }
     let run = multigres_in(dir.path(), &["render", ".", "--image", "postgres"], &[]);

@@ -108,7 +108,11 @@ fn kpt_fn_eval_writes_every_object_and_is_idempotent() {
 
     let (ok, log) = kpt(&["fn", "eval", dir.path().to_str().unwrap(), "--exec", &exec]);
     assert!(ok, "{log}");
-    assert_eq!(snapshot(dir.path()), first, "a second run changed the package");
+    assert_eq!(
+        snapshot(dir.path()),
+        first,
+        "a second run changed the package"
+    );
 }
 
 #[test]
@@ -144,7 +148,11 @@ fn kpt_fn_render_runs_the_kptfile_pipeline() {
     );
     let (ok, log) = kpt(&["fn", "render", dir.path().to_str().unwrap(), "--allow-exec"]);
     assert!(ok, "{log}");
-    assert_eq!(snapshot(dir.path()), files, "a second render changed the package");
+    assert_eq!(
+        snapshot(dir.path()),
+        files,
+        "a second render changed the package"
+    );
 }
 
 #[test]
@@ -221,8 +229,8 @@ fn results_name_the_file_resource_and_field() {
 /// that starts with `# kustomization.yaml`, one file per document, each
 /// named by its first comment line.
 fn documented_kustomization() -> Vec<(String, String)> {
-    let doc = std::fs::read_to_string(format!("{}/docs/gitops.md", env!("CARGO_MANIFEST_DIR")))
-        .unwrap();
+    let doc =
+        std::fs::read_to_string(format!("{}/docs/gitops.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
     let start = doc
         .find("```yaml\n# kustomization.yaml\n")
         .expect("docs/gitops.md shows the kustomization")
@@ -260,8 +268,15 @@ fn documented_kustomize_dir() -> tempfile::TempDir {
     files.extend(templates.iter().map(|(p, t)| (p.as_str(), t.clone())));
     let documented = documented_kustomization();
     assert_eq!(
-        documented.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(),
-        ["kustomization.yaml", "templates/kustomization.yaml", "multigres.yaml"]
+        documented
+            .iter()
+            .map(|(p, _)| p.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "kustomization.yaml",
+            "templates/kustomization.yaml",
+            "multigres.yaml"
+        ]
     );
     files.extend(documented.iter().map(|(path, text)| {
         (
@@ -289,8 +304,17 @@ fn kustomize_runs_the_documented_exec_function() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    for kind in ["ShardTemplate", "MultigresCluster", "Shard", "StatefulSet", "Deployment"] {
-        assert!(stdout.contains(&format!("\nkind: {kind}\n")), "no {kind} in {stdout}");
+    for kind in [
+        "ShardTemplate",
+        "MultigresCluster",
+        "Shard",
+        "StatefulSet",
+        "Deployment",
+    ] {
+        assert!(
+            stdout.contains(&format!("\nkind: {kind}\n")),
+            "no {kind} in {stdout}"
+        );
     }
     assert!(
         stdout.contains("address: standard-ha-cluster-global-topo.default.svc:2379"),

@@ -147,7 +147,10 @@ impl LoadedObject {
 
 /// Reads every input: YAML or JSON streams, one object per document, `List`
 /// objects expanded into their items.
-pub fn load(inputs: &[Input], options: &super::Options) -> (Sources, Vec<LoadedObject>, Diagnostics) {
+pub fn load(
+    inputs: &[Input],
+    options: &super::Options,
+) -> (Sources, Vec<LoadedObject>, Diagnostics) {
     let limits = &options.limits;
     let mut sources = Sources::default();
     let mut objects = Vec::new();
@@ -437,8 +440,7 @@ mod tests {
     use super::*;
 
     fn load_one(text: &str) -> (Vec<LoadedObject>, Diagnostics) {
-        let (_, objects, diagnostics) =
-            load(&[Input::new("in.yaml", text)], &Default::default());
+        let (_, objects, diagnostics) = load(&[Input::new("in.yaml", text)], &Default::default());
         (objects, diagnostics)
     }
 

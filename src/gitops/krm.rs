@@ -351,7 +351,10 @@ mod tests {
             .unwrap()
             .to_owned();
         assert!(message.starts_with("[MG006]"), "{message}");
-        assert!(message.contains("the functionConfig's namespace"), "{message}");
+        assert!(
+            message.contains("the functionConfig's namespace"),
+            "{message}"
+        );
         assert!(!message.contains("--"), "{message}");
     }
 
