@@ -142,7 +142,7 @@ impl OutputBudget {
             path: FieldPath::root().key("spec"),
             at_key: true,
             message,
-            hint: Some(hint.into()),
+            hint: Some(hint),
             elsewhere: None,
         }
     }
