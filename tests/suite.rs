@@ -6,6 +6,9 @@
 #[path = "anchors.rs"]
 mod anchors;
 
+#[path = "apiserver.rs"]
+mod apiserver;
+
 #[path = "argocd.rs"]
 mod argocd;
 
@@ -61,6 +64,8 @@ mod properties;
 mod support {
     #[path = "run.rs"]
     pub mod run;
+    #[path = "testplane.rs"]
+    pub mod testplane;
     #[path = "tools.rs"]
     pub mod tools;
 }

@@ -13,6 +13,10 @@ const INSTALL: &[(&str, &str)] = &[
         "go install github.com/GoogleContainerTools/kpt@v1.0.0-beta.57, then put $(go env GOPATH)/bin on PATH",
     ),
     (
+        "go",
+        "Go 1.24 or newer, to build the test control plane (testplane/build; docs/development.md)",
+    ),
+    (
         "kustomize",
         "go install sigs.k8s.io/kustomize/kustomize/v5@v5.7.1, then put $(go env GOPATH)/bin on PATH",
     ),
