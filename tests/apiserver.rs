@@ -8,6 +8,7 @@
 //! their `metadata.namespace`, rendered with that namespace), since several
 //! examples share object names in `default`.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -122,8 +123,9 @@ async fn crds_install_and_become_established() {
     );
 }
 
-/// The example's input files, without `metadata.namespace`.
-fn example_inputs(example: &str) -> Vec<Input> {
+/// The example's input files, without `metadata.namespace`, each object
+/// passed through `edit`.
+fn example_inputs(example: &str, edit: &dyn Fn(&mut Value)) -> Vec<Input> {
     let mut files = Vec::new();
     collect_yaml(&repo().join("examples").join(example), &mut files);
     files
@@ -140,6 +142,7 @@ fn example_inputs(example: &str) -> Vec<Input> {
                     {
                         metadata.remove("namespace");
                     }
+                    edit(&mut value);
                     compile::emit::yaml(&value)
                 })
                 .collect();
@@ -165,11 +168,19 @@ fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// Every example, rendered into `namespace`.
 fn render(example: &str, namespace: &str) -> Vec<compile::Object> {
+    render_edited(example, namespace, &|_| {})
+}
+
+fn render_edited(
+    example: &str,
+    namespace: &str,
+    edit: &dyn Fn(&mut Value),
+) -> Vec<compile::Object> {
     let options = Options {
         namespace: Some(namespace.to_owned()),
         ..Default::default()
     };
-    match compile::compile(&example_inputs(example), &options) {
+    match compile::compile(&example_inputs(example, edit), &options) {
         Ok(bundle) => bundle.objects,
         Err(diagnostics) => panic!("{example} does not render:\n{diagnostics}"),
     }
@@ -234,9 +245,22 @@ async fn reapply_changes(
                 break;
             }
             // A controller's write shows in what controllers write (status,
-            // their annotations); anything else is the apply's own.
+            // annotations the render does not set); anything else is the
+            // apply's own.
+            let ours = object
+                .value
+                .pointer("/metadata/annotations")
+                .and_then(Value::as_object);
+            let theirs = |annotations: &Option<BTreeMap<String, String>>| {
+                annotations
+                    .clone()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|(key, _)| !ours.is_some_and(|ours| ours.contains_key(key)))
+                    .collect::<BTreeMap<_, _>>()
+            };
             let by_controller = before.data.get("status") != after.data.get("status")
-                || before.metadata.annotations != after.metadata.annotations;
+                || theirs(&before.metadata.annotations) != theirs(&after.metadata.annotations);
             if !by_controller {
                 break;
             }
@@ -536,4 +560,43 @@ fn kubectl_diff(plane: &ControlPlane, file: &Path) -> std::process::Output {
         .arg(file)
         .output()
         .unwrap()
+}
+
+/// A change to the cluster that concerns no child (an annotation of its
+/// own) leaves every generated object as it is live: Argo CD and Flux see
+/// one changed object, the cluster.
+#[tokio::test]
+async fn an_unrelated_edit_of_the_cluster_changes_only_the_cluster() {
+    let Some(plane) = start() else { return };
+    let client = plane.client().await;
+    let discovery = Discovery::new(client.clone()).run().await.unwrap();
+    let namespace = plane.namespace(&client, "edit").await;
+    let objects = render("two-cells", &namespace.name);
+    for object in &objects {
+        apply(&api_for(&client, &discovery, object), object).await;
+    }
+    let edited = render_edited("two-cells", &namespace.name, &|value| {
+        if value["kind"] == "MultigresCluster" {
+            value["metadata"]["annotations"]["example.com/owner"] = "team-a".into();
+        }
+    });
+    assert_eq!(edited.len(), objects.len());
+    let changed = reapply_changes(&client, &discovery, &edited).await;
+    let expected: Vec<String> = objects
+        .iter()
+        .filter(|o| o.kind == "MultigresCluster")
+        .map(|o| format!("{} {}", o.kind, o.name))
+        .collect();
+    let unexpected: Vec<&String> = changed
+        .iter()
+        .filter(|c| !c.starts_with("PersistentVolumeClaim ") && !expected.contains(c))
+        .collect();
+    assert!(unexpected.is_empty(), "the edit changed {unexpected:?}");
+    assert_eq!(
+        changed
+            .iter()
+            .filter(|c| c.starts_with("MultigresCluster "))
+            .collect::<Vec<_>>(),
+        expected.iter().collect::<Vec<_>>()
+    );
 }
