@@ -280,6 +280,14 @@ impl From<String> for Failure {
     }
 }
 
+/// A tree that cannot be written or read is a usage error (exit 2), its
+/// message as the tree says it.
+impl From<crate::gitops::tree::TreeError> for Failure {
+    fn from(error: crate::gitops::tree::TreeError) -> Self {
+        Failure::Usage(error.to_string())
+    }
+}
+
 impl From<&str> for Failure {
     fn from(message: &str) -> Self {
         Failure::Usage(message.to_owned())

@@ -17,8 +17,8 @@
 //! `odd-*` have deliberately malformed fields, every other one must match the
 //! CRD status schema.
 //!
-//! `MULTIGRES_BLESS=1 cargo test --release --test suite argocd_health::` rewrites
-//! `docs/argocd/argocd-cm.yaml` from the scripts.
+//! `scripts/generate argocd-cm` writes `docs/argocd/argocd-cm.yaml` from the
+//! scripts (tools/generate/generators/argocd_cm.rs).
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -28,13 +28,10 @@ use std::rc::Rc;
 use mlua::{Function, HookTriggers, Lua, LuaOptions, StdLib, VmState};
 use serde_json::{Map, Value, json};
 
-pub(crate) const KINDS: [&str; 5] = [
-    "MultigresCluster",
-    "Cell",
-    "TableGroup",
-    "Shard",
-    "TopoServer",
-];
+use crate::generators::Target;
+pub(crate) use crate::generators::argocd_cm::KINDS;
+use crate::generators::argocd_cm::{self, CUSTOMIZATIONS, config_key, script_path};
+use crate::support::generated::assert_up_to_date;
 
 /// The statuses Argo CD accepts from a health script.
 const ARGO_STATUSES: [&str; 6] = [
@@ -54,19 +51,8 @@ fn read(relative: &str) -> String {
     std::fs::read_to_string(root().join(relative)).unwrap_or_else(|e| panic!("{relative}: {e}"))
 }
 
-/// Argo CD's layout: `resource_customizations/<group>/<Kind>/`.
-pub(crate) const CUSTOMIZATIONS: &str = "docs/argocd/resource_customizations/multigres.com";
-
-fn script_path(kind: &str) -> String {
-    format!("{CUSTOMIZATIONS}/{kind}/health.lua")
-}
-
 fn health_test_path(kind: &str) -> String {
     format!("{CUSTOMIZATIONS}/{kind}/health_test.yaml")
-}
-
-fn config_key(kind: &str) -> String {
-    format!("resource.customizations.health.multigres.com_{kind}")
 }
 
 // ---------------------------------------------------------------------------
@@ -881,48 +867,11 @@ fn well_formed_samples_match_the_crd_status_schema() {
 // ---------------------------------------------------------------------------
 // docs/argocd/argocd-cm.yaml
 
-const ARGOCD_CM: &str = "docs/argocd/argocd-cm.yaml";
-
-fn render_argocd_cm() -> String {
-    let mut out = String::from(
-        "# Argo CD health checks for the multigres.com kinds: a patch of Argo CD's\n\
-         # argocd-cm ConfigMap. Install: docs/argocd/README.md.\n\
-         #\n\
-         # Generated from docs/argocd/resource_customizations/multigres.com/*/health.lua by\n\
-         # `MULTIGRES_BLESS=1 cargo test --release --test suite argocd_health::`; edit the .lua files,\n\
-         # not this file (a test checks that every script below equals its file\n\
-         # byte for byte).\n\
-         apiVersion: v1\n\
-         kind: ConfigMap\n\
-         metadata:\n  \
-           name: argocd-cm\n  \
-           namespace: argocd\n  \
-           labels:\n    \
-             app.kubernetes.io/name: argocd-cm\n    \
-             app.kubernetes.io/part-of: argocd\n\
-         data:\n",
-    );
-    for kind in KINDS {
-        out.push_str(&format!("  {}: |\n", config_key(kind)));
-        for line in read(&script_path(kind)).lines() {
-            if line.is_empty() {
-                out.push('\n');
-            } else {
-                out.push_str("    ");
-                out.push_str(line);
-                out.push('\n');
-            }
-        }
-    }
-    out
-}
+const ARGOCD_CM: &str = argocd_cm::PATH;
 
 #[test]
 fn argocd_cm_embeds_every_script_byte_for_byte() {
-    let expected = render_argocd_cm();
-    if std::env::var_os("MULTIGRES_BLESS").is_some() {
-        std::fs::write(root().join(ARGOCD_CM), &expected).unwrap();
-    }
+    assert_up_to_date(Target::ArgocdCm);
     // Independent of how the file was written: parse it and compare.
     let config: Value = serde_saphyr::from_str(&read(ARGOCD_CM)).expect(ARGOCD_CM);
     assert_eq!(config["apiVersion"], "v1");
@@ -941,13 +890,10 @@ fn argocd_cm_embeds_every_script_byte_for_byte() {
         let embedded = data[&config_key(kind)].as_str().expect("a string");
         assert!(
             embedded == read(&script_path(kind)),
-            "{ARGOCD_CM}: {} differs from {}; run `MULTIGRES_BLESS=1 cargo test --release --test suite argocd_health::`",
+            "{ARGOCD_CM}: {} differs from {}; run `{}`",
             config_key(kind),
-            script_path(kind)
+            script_path(kind),
+            Target::ArgocdCm.command()
         );
     }
-    assert!(
-        read(ARGOCD_CM) == expected,
-        "{ARGOCD_CM} is stale: run `MULTIGRES_BLESS=1 cargo test --release --test suite argocd_health::`"
-    );
 }

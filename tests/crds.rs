@@ -8,6 +8,9 @@ use multigres::api::{Kind, crd};
 use multigres::compile::yaml::{Limits, parse_stream};
 use serde_json::Value;
 
+use crate::generators::Target;
+use crate::support::generated::assert_up_to_date;
+
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -21,17 +24,12 @@ fn read_yaml(path: &Path) -> Value {
     docs.remove(0).value
 }
 
+/// `crds/` and `src/api/schemas/` (the schemas the validator embeds,
+/// because generating them at run time is slow) hold what the types
+/// generate.
 #[test]
-fn crds_directory_is_up_to_date() {
-    for kind in Kind::ALL {
-        let path = repo().join("crds").join(crd::file_name(kind));
-        let committed = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            committed == crd::yaml(kind),
-            "{} is stale: regenerate with `cargo run -- crds --output-dir crds`",
-            path.display()
-        );
-    }
+fn crds_directory_and_embedded_schemas_are_up_to_date() {
+    assert_up_to_date(Target::Crds);
     let files = std::fs::read_dir(repo().join("crds")).unwrap().count();
     assert_eq!(
         files,
@@ -263,27 +261,4 @@ fn glob() {
         "Shard.spec.pools{*}.types"
     ));
     assert!(glob_matches("Cell", "Cell"));
-}
-
-/// `src/api/schemas/` holds what the types generate (descriptions dropped),
-/// embedded because generating it at run time is slow.
-#[test]
-fn embedded_schemas_are_up_to_date() {
-    let bless = std::env::var_os("MULTIGRES_BLESS").is_some();
-    let mut stale = Vec::new();
-    for kind in Kind::ALL {
-        let generated = serde_json::to_string(&crd::generate_schema(kind)).unwrap() + "\n";
-        let path = repo()
-            .join("src/api/schemas")
-            .join(format!("{}.json", crd::plural(kind)));
-        if bless {
-            std::fs::write(&path, &generated).unwrap();
-        } else if crd::embedded_schema(kind) != generated {
-            stale.push(path.display().to_string());
-        }
-    }
-    assert!(
-        stale.is_empty(),
-        "stale embedded schemas {stale:?}: run `MULTIGRES_BLESS=1 cargo test --release --test suite crds::`"
-    );
 }

@@ -60,8 +60,15 @@ mod pgconf;
 #[path = "properties.rs"]
 mod properties;
 
+/// The generators of `scripts/generate`: the tests check the committed
+/// generated files against them.
+#[path = "../tools/generate/generators/mod.rs"]
+mod generators;
+
 /// Helpers shared by several of the files above.
 mod support {
+    #[path = "generated.rs"]
+    pub mod generated;
     #[path = "run.rs"]
     pub mod run;
     #[path = "testplane.rs"]

@@ -118,7 +118,9 @@ pub fn run(input: &str) -> Outcome {
                     &object.name,
                 ) {
                     Ok(relative) => relative,
-                    Err(message) => return failure(items, vec![result(&message, "error", None)]),
+                    Err(error) => {
+                        return failure(items, vec![result(&error.to_string(), "error", None)]);
+                    }
                 };
                 let path = format!("{}/{relative}", options.output_dir);
                 set_annotations(&mut value, &path);

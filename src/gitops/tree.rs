@@ -27,6 +27,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::io;
 use std::path::{Component, Path, PathBuf};
 
 use serde_json::{Value, json};
@@ -85,6 +86,89 @@ impl fmt::Display for WriteSummary {
     }
 }
 
+/// What went wrong with a rendered tree. The messages name the path (and
+/// the line and column of a malformed record); render prints them as they are.
+#[derive(Debug, thiserror::Error)]
+pub enum TreeError {
+    /// A part of an object's path could escape the tree or is not a usable
+    /// file name ([`object_path`]).
+    #[error("{object} cannot be written to a file: its {part} {value:?} {reason}")]
+    EscapesTree {
+        /// `KIND "NAME"` or `KIND NAMESPACE/"NAME"`.
+        object: String,
+        /// "kind", "namespace" or "name".
+        part: &'static str,
+        value: String,
+        reason: &'static str,
+    },
+    /// Two objects would be written to the same path.
+    #[error("{first} and {second} would both be written to {path}")]
+    SamePath {
+        /// `KIND (API_VERSION)` of each object.
+        first: String,
+        second: String,
+        path: String,
+    },
+    #[error("cannot create {}: {source}", path.display())]
+    Create { path: PathBuf, source: io::Error },
+    #[error("cannot write {}: {source}", path.display())]
+    Write { path: PathBuf, source: io::Error },
+    #[error("cannot remove {}: {source}", path.display())]
+    Remove { path: PathBuf, source: io::Error },
+    #[error("cannot read {}: {source}", path.display())]
+    Read { path: PathBuf, source: io::Error },
+    #[error("cannot resolve {}: {source}", path.display())]
+    Resolve { path: PathBuf, source: io::Error },
+    /// A file could not be read as bounded UTF-8 text.
+    #[error("{0}")]
+    Input(Box<crate::diagnostics::InputError>),
+    /// The record is not YAML.
+    #[error("{file}:{line}:{col}: error: {message}")]
+    RecordSyntax {
+        file: String,
+        line: u32,
+        col: u32,
+        message: String,
+    },
+    /// The record is YAML but not a record render writes.
+    #[error("{file}: {problem}")]
+    MalformedRecord { file: String, problem: String },
+    /// Render did not write the kustomization it found: it owns nothing here.
+    #[error(
+        "{file} was not written by `multigres render --output-dir` (its first line is not \
+         the `{HEADER_MARK}` comment); refusing to use this directory: choose another \
+         directory, or remove {file} if render may own the directory"
+    )]
+    NotOurs { file: String },
+    /// The output directory overlaps an input.
+    #[error(
+        "the output directory {} {relation} {}: render into a directory apart from the \
+         inputs (otherwise a render would be read back as input, or an input removed as a \
+         stale file)",
+        dir.display(),
+        input.display()
+    )]
+    Overlap {
+        dir: PathBuf,
+        /// "is the input", "is inside the input" or "contains the input".
+        relation: &'static str,
+        input: PathBuf,
+    },
+    /// Render refuses to use `path`: a symbolic link, a kustomization under
+    /// another name, a missing record or listed file. `reason` follows the path.
+    #[error("{}{reason}", path.display())]
+    Refused { path: PathBuf, reason: String },
+}
+
+impl TreeError {
+    fn refused(path: &Path, reason: impl Into<String>) -> Self {
+        TreeError::Refused {
+            path: path.to_path_buf(),
+            reason: reason.into(),
+        }
+    }
+}
+
 /// The path of an object in the tree: `NAMESPACE/KIND/NAME.yaml`, with
 /// [`CLUSTER_SCOPED`] for objects without a namespace and the kind as written.
 ///
@@ -94,7 +178,7 @@ impl fmt::Display for WriteSummary {
 /// (empty, `.`, `..`, a `/` or `\`, a control character, a leading `.` that
 /// would hide the file). Kubernetes refuses such names for every kind, so
 /// this only happens with objects that could never be applied.
-pub fn object_path(kind: &str, namespace: Option<&str>, name: &str) -> Result<String, String> {
+pub fn object_path(kind: &str, namespace: Option<&str>, name: &str) -> Result<String, TreeError> {
     let namespace = namespace.filter(|ns| !ns.is_empty());
     for (what, part) in [
         ("kind", kind),
@@ -102,10 +186,15 @@ pub fn object_path(kind: &str, namespace: Option<&str>, name: &str) -> Result<St
         ("name", name),
     ] {
         if let Some(reason) = unsafe_segment(part) {
-            return Err(format!(
-                "{kind} {}{name:?} cannot be written to a file: its {what} {part:?} {reason}",
-                namespace.map(|ns| format!("{ns}/")).unwrap_or_default()
-            ));
+            return Err(TreeError::EscapesTree {
+                object: format!(
+                    "{kind} {}{name:?}",
+                    namespace.map(|ns| format!("{ns}/")).unwrap_or_default()
+                ),
+                part: what,
+                value: part.to_owned(),
+                reason,
+            });
         }
     }
     Ok(format!(
@@ -154,15 +243,16 @@ pub fn is_object_path(path: &str) -> bool {
 ///
 /// When an object's path is unsafe ([`object_path`]) or two objects would
 /// share a path (same kind, namespace and name in two API groups).
-pub fn files(objects: &[Object]) -> Result<Vec<File>, String> {
+pub fn files(objects: &[Object]) -> Result<Vec<File>, TreeError> {
     let mut by_path: BTreeMap<String, (&Object, String)> = BTreeMap::new();
     for object in objects {
         let path = object_path(&object.kind, object.namespace.as_deref(), &object.name)?;
         if let Some((first, _)) = by_path.get(&path) {
-            return Err(format!(
-                "{} ({}) and {} ({}) would both be written to {path}",
-                first.kind, first.api_version, object.kind, object.api_version
-            ));
+            return Err(TreeError::SamePath {
+                first: format!("{} ({})", first.kind, first.api_version),
+                second: format!("{} ({})", object.kind, object.api_version),
+                path,
+            });
         }
         by_path.insert(path, (object, emit::yaml(&object.value)));
     }
@@ -197,41 +287,51 @@ pub fn is_ours(text: &str) -> bool {
 /// `resources` is not a list of strings, or it lists a path render never
 /// writes (so a hand-edited record can never make render delete other files).
 /// `file` names the record in the messages.
-pub fn parse_kustomization(text: &str, file: &str) -> Result<Vec<String>, String> {
+pub fn parse_kustomization(text: &str, file: &str) -> Result<Vec<String>, TreeError> {
     if !is_ours(text) {
-        return Err(format!(
-            "{file} was not written by `multigres render --output-dir` (its first line is not \
-             the `{HEADER_MARK}` comment); refusing to use this directory: choose another \
-             directory, or remove {file} if render may own the directory"
-        ));
+        return Err(TreeError::NotOurs {
+            file: file.to_owned(),
+        });
     }
-    let documents = yaml::parse_stream(text, &yaml::Limits::default())
-        .map_err(|e| format!("{file}:{}:{}: error: {}", e.pos.line, e.pos.col, e.message))?;
+    let documents = yaml::parse_stream(text, &yaml::Limits::default()).map_err(|e| {
+        TreeError::RecordSyntax {
+            file: file.to_owned(),
+            line: e.pos.line,
+            col: e.pos.col,
+            message: e.message.clone(),
+        }
+    })?;
+    let malformed = |problem: String| TreeError::MalformedRecord {
+        file: file.to_owned(),
+        problem,
+    };
     let [document] = documents.as_slice() else {
-        return Err(format!(
-            "{file}: expected one YAML document, found {}",
+        return Err(malformed(format!(
+            "expected one YAML document, found {}",
             documents.len()
-        ));
+        )));
     };
     let Some(map) = document.value.as_object() else {
-        return Err(format!("{file}: expected a Kustomization mapping"));
+        return Err(malformed("expected a Kustomization mapping".into()));
     };
     let resources = match map.get("resources") {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Array(items)) => items,
-        Some(_) => return Err(format!("{file}: resources is not a list")),
+        Some(_) => return Err(malformed("resources is not a list".into())),
     };
     let mut paths = Vec::new();
     for item in resources {
         let Some(path) = item.as_str() else {
-            return Err(format!("{file}: resources holds {item}, not a file path"));
+            return Err(malformed(format!(
+                "resources holds {item}, not a file path"
+            )));
         };
         if !is_object_path(path) {
-            return Err(format!(
-                "{file}: resources lists {path:?}, which is not a file render writes \
+            return Err(malformed(format!(
+                "resources lists {path:?}, which is not a file render writes \
                  (NAMESPACE/KIND/NAME.yaml); the record was edited by hand: restore it or \
                  remove the directory"
-            ));
+            )));
         }
         paths.push(path.to_owned());
     }
@@ -252,7 +352,7 @@ pub fn parse_kustomization(text: &str, file: &str) -> Result<Vec<String>, String
 /// # Errors
 ///
 /// The message names both paths.
-pub fn check_overlap(dir: &Path, inputs: &[PathBuf]) -> Result<(), String> {
+pub fn check_overlap(dir: &Path, inputs: &[PathBuf]) -> Result<(), TreeError> {
     let canonical_dir = resolve_lenient(dir)?;
     for input in inputs {
         if input.as_os_str() == "-" {
@@ -270,22 +370,22 @@ pub fn check_overlap(dir: &Path, inputs: &[PathBuf]) -> Result<(), String> {
         } else {
             continue;
         };
-        return Err(format!(
-            "the output directory {} {relation} {}: render into a directory apart from the \
-             inputs (otherwise a render would be read back as input, or an input removed as a \
-             stale file)",
-            dir.display(),
-            input.display()
-        ));
+        return Err(TreeError::Overlap {
+            dir: dir.to_path_buf(),
+            relation,
+            input: input.clone(),
+        });
     }
     Ok(())
 }
 
 /// `path` made absolute with symbolic links resolved as far as it exists;
 /// the parts that do not exist yet are appended (with `.` and `..` applied).
-fn resolve_lenient(path: &Path) -> Result<PathBuf, String> {
-    let absolute =
-        std::path::absolute(path).map_err(|e| format!("cannot resolve {}: {e}", path.display()))?;
+fn resolve_lenient(path: &Path) -> Result<PathBuf, TreeError> {
+    let absolute = std::path::absolute(path).map_err(|source| TreeError::Resolve {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let mut existing = absolute.as_path();
     let mut missing = Vec::new();
     loop {
@@ -325,9 +425,12 @@ fn resolve_lenient(path: &Path) -> Result<PathBuf, String> {
 /// When `dir` holds a kustomization render did not write (or one under
 /// another accepted name), when a path in the tree is a symbolic link (render
 /// never writes through one), or on any I/O error (named with its path).
-pub fn write(dir: &Path, files: &[File]) -> Result<WriteSummary, String> {
+pub fn write(dir: &Path, files: &[File]) -> Result<WriteSummary, TreeError> {
     let previous = previous_record(dir)?;
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    std::fs::create_dir_all(dir).map_err(|source| TreeError::Create {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let mut summary = WriteSummary::default();
     let mut checked_dirs = BTreeSet::new();
     for file in files {
@@ -338,11 +441,15 @@ pub fn write(dir: &Path, files: &[File]) -> Result<WriteSummary, String> {
             continue;
         }
         if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+            std::fs::create_dir_all(parent).map_err(|source| TreeError::Create {
+                path: parent.to_path_buf(),
+                source,
+            })?;
         }
-        std::fs::write(&target, &file.text)
-            .map_err(|e| format!("cannot write {}: {e}", target.display()))?;
+        std::fs::write(&target, &file.text).map_err(|source| TreeError::Write {
+            path: target.clone(),
+            source,
+        })?;
         summary.written += 1;
     }
     let current: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
@@ -352,7 +459,12 @@ pub fn write(dir: &Path, files: &[File]) -> Result<WriteSummary, String> {
         match std::fs::remove_file(&target) {
             Ok(()) => summary.removed += 1,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(format!("cannot remove {}: {e}", target.display())),
+            Err(source) => {
+                return Err(TreeError::Remove {
+                    path: target,
+                    source,
+                });
+            }
         }
         // NAMESPACE/KIND, then NAMESPACE, if nothing else is left in them.
         let mut parent = target.parent();
@@ -367,36 +479,45 @@ pub fn write(dir: &Path, files: &[File]) -> Result<WriteSummary, String> {
     let record = dir.join(KUSTOMIZATION);
     let text = kustomization(current.iter().copied());
     if !same_content(&record, &text) {
-        std::fs::write(&record, &text)
-            .map_err(|e| format!("cannot write {}: {e}", record.display()))?;
+        std::fs::write(&record, &text).map_err(|source| TreeError::Write {
+            path: record.clone(),
+            source,
+        })?;
     }
     Ok(summary)
 }
 
 /// The files the record in `dir` lists (none when `dir` or the record does
 /// not exist yet).
-fn previous_record(dir: &Path) -> Result<Vec<String>, String> {
+fn previous_record(dir: &Path) -> Result<Vec<String>, TreeError> {
     if dir.exists() && !dir.is_dir() {
-        return Err(format!("{} is not a directory", dir.display()));
+        return Err(TreeError::refused(dir, " is not a directory"));
     }
     for other in OTHER_KUSTOMIZATION_NAMES {
         let path = dir.join(other);
         if std::fs::symlink_metadata(&path).is_ok() {
-            return Err(format!(
-                "{} exists, and render writes {KUSTOMIZATION} (kustomize refuses a directory \
-                 with both); refusing to use this directory: choose another one",
-                path.display()
+            return Err(TreeError::refused(
+                &path,
+                format!(
+                    " exists, and render writes {KUSTOMIZATION} (kustomize refuses a directory \
+                     with both); refusing to use this directory: choose another one"
+                ),
             ));
         }
     }
     let record = dir.join(KUSTOMIZATION);
     match std::fs::symlink_metadata(&record) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(format!("cannot read {}: {e}", record.display())),
+        Err(source) => {
+            return Err(TreeError::Read {
+                path: record,
+                source,
+            });
+        }
         Ok(metadata) if !metadata.is_file() => {
-            return Err(format!(
-                "{} is not a regular file; refusing to use this directory",
-                record.display()
+            return Err(TreeError::refused(
+                &record,
+                " is not a regular file; refusing to use this directory",
             ));
         }
         Ok(_) => {}
@@ -414,7 +535,7 @@ fn refuse_symlinks(
     dir: &Path,
     relative: &str,
     checked: &mut BTreeSet<PathBuf>,
-) -> Result<(), String> {
+) -> Result<(), TreeError> {
     let mut current = dir.to_path_buf();
     for part in relative.split('/') {
         current.push(part);
@@ -422,9 +543,9 @@ fn refuse_symlinks(
             continue;
         }
         if std::fs::symlink_metadata(&current).is_ok_and(|m| m.file_type().is_symlink()) {
-            return Err(format!(
-                "{} is a symbolic link; render does not write through links",
-                current.display()
+            return Err(TreeError::refused(
+                &current,
+                " is a symbolic link; render does not write through links",
             ));
         }
         if current.as_path() != dir.join(relative) {
@@ -452,14 +573,16 @@ fn same_content(path: &Path, text: &str) -> bool {
 /// When `dir` has no record, the record is not ours or is malformed, or a
 /// listed file is missing, too large, not UTF-8 text or unreadable; the
 /// message names the file.
-pub fn read(dir: &Path, max_bytes: usize) -> Result<Vec<File>, String> {
+pub fn read(dir: &Path, max_bytes: usize) -> Result<Vec<File>, TreeError> {
     let record = dir.join(KUSTOMIZATION);
     if !record.is_file() {
-        return Err(format!(
-            "{} has no {KUSTOMIZATION}: there is no committed render to check against (write one \
-             with `multigres render --output-dir {}`)",
-            dir.display(),
-            dir.display()
+        return Err(TreeError::refused(
+            dir,
+            format!(
+                " has no {KUSTOMIZATION}: there is no committed render to check against (write \
+                 one with `multigres render --output-dir {}`)",
+                dir.display()
+            ),
         ));
     }
     let text = read_text(&record, RECORD_MAX_BYTES)?;
@@ -472,12 +595,14 @@ pub fn read(dir: &Path, max_bytes: usize) -> Result<Vec<File>, String> {
         }
         let file = dir.join(&path);
         if std::fs::symlink_metadata(&file).is_err() {
-            return Err(format!(
-                "{} is listed in {} but does not exist (re-run `multigres render --output-dir \
-                 {}`)",
-                file.display(),
-                record.display(),
-                dir.display()
+            return Err(TreeError::refused(
+                &file,
+                format!(
+                    " is listed in {} but does not exist (re-run `multigres render \
+                     --output-dir {}`)",
+                    record.display(),
+                    dir.display()
+                ),
             ));
         }
         let text = read_text(&file, max_bytes)?;
@@ -488,10 +613,10 @@ pub fn read(dir: &Path, max_bytes: usize) -> Result<Vec<File>, String> {
 }
 
 /// The UTF-8 text of a file of at most `max_bytes`.
-fn read_text(path: &Path, max_bytes: usize) -> Result<String, String> {
+fn read_text(path: &Path, max_bytes: usize) -> Result<String, TreeError> {
     crate::input_files::Budget::new(max_bytes)
         .read_text(path, "the file")
-        .map_err(|e| e.to_string())
+        .map_err(|e| TreeError::Input(Box::new(e)))
 }
 
 #[cfg(test)]
@@ -566,5 +691,40 @@ mod tests {
         ] {
             assert!(parse_kustomization(&format!("{HEADER}\n{malformed}\n"), "k").is_err());
         }
+    }
+
+    #[test]
+    fn errors_say_what_failed_and_keep_the_io_error_as_source() {
+        let malformed = parse_kustomization(&format!("{HEADER}\na: [\n"), "k.yaml").unwrap_err();
+        assert!(
+            matches!(malformed, TreeError::RecordSyntax { ref file, line: 2, col: 4, .. } if file == "k.yaml"),
+            "{malformed:?}"
+        );
+        assert!(
+            malformed.to_string().starts_with("k.yaml:2:4: error: "),
+            "{malformed}"
+        );
+        assert!(matches!(
+            object_path("ConfigMap", Some("default"), ".."),
+            Err(TreeError::EscapesTree { part: "name", .. })
+        ));
+
+        // A regular file where render needs a directory: creating it fails.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("default"), "not a directory").unwrap();
+        let file = File {
+            path: "default/ConfigMap/x.yaml".into(),
+            text: "x\n".into(),
+        };
+        let error = write(dir.path(), &[file]).unwrap_err();
+        let TreeError::Create { ref path, .. } = error else {
+            panic!("{error:?}");
+        };
+        assert_eq!(path, &dir.path().join("default/ConfigMap"));
+        let source = std::error::Error::source(&error).expect("the io::Error");
+        assert_eq!(
+            error.to_string(),
+            format!("cannot create {}: {source}", path.display())
+        );
     }
 }
