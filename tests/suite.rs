@@ -45,6 +45,9 @@ mod invalid;
 #[path = "json_schemas.rs"]
 mod json_schemas;
 
+#[path = "kubelet.rs"]
+mod kubelet;
+
 #[path = "krm.rs"]
 mod krm;
 
@@ -59,6 +62,8 @@ mod properties;
 
 /// Helpers shared by several of the files above.
 mod support {
+    #[path = "kubelet.rs"]
+    pub mod kubelet;
     #[path = "run.rs"]
     pub mod run;
     #[path = "tools.rs"]
