@@ -48,6 +48,9 @@ mod invalid;
 #[path = "json_schemas.rs"]
 mod json_schemas;
 
+#[path = "kubelet.rs"]
+mod kubelet;
+
 #[path = "krm.rs"]
 mod krm;
 
@@ -69,6 +72,8 @@ mod generators;
 mod support {
     #[path = "generated.rs"]
     pub mod generated;
+    #[path = "kubelet.rs"]
+    pub mod kubelet;
     #[path = "run.rs"]
     pub mod run;
     #[path = "testplane.rs"]

@@ -21,6 +21,10 @@ const INSTALL: &[(&str, &str)] = &[
         "go install sigs.k8s.io/kustomize/kustomize/v5@v5.7.1, then put $(go env GOPATH)/bin on PATH",
     ),
     (
+        "go",
+        "the test control plane (testplane/build) builds Kubernetes with Go; see https://go.dev/doc/install",
+    ),
+    (
         "kubectl",
         "apt-get install kubernetes-client (Debian), or any kubectl from kubernetes.io",
     ),
