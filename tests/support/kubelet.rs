@@ -1169,7 +1169,9 @@ async fn resize(
         .flatten()
         .any(|c| c.type_ == "FileSystemResizePending");
     let now = now();
-    if !pending {
+    // First the volume grows and the claim waits for its file system; on
+    // the next round the claim reports the new capacity.
+    let patch = if !pending {
         let grow = json!({"spec": {"capacity": {"storage": requested}}});
         volumes
             .patch(volume, &PatchParams::default(), &Patch::Merge(grow))
@@ -1182,27 +1184,20 @@ async fn resize(
             last_probe_time: Some(now),
             ..PersistentVolumeClaimCondition::default()
         };
-        let patch = json!({"status": {
+        json!({"status": {
             "conditions": [condition],
             "allocatedResources": {"storage": requested},
-        }});
-        claims
-            .patch_status(
-                &claim.name_any(),
-                &PatchParams::default(),
-                &Patch::Merge(patch),
-            )
-            .await?;
+        }})
     } else {
-        let patch = json!({"status": {"conditions": null, "capacity": {"storage": requested}}});
-        claims
-            .patch_status(
-                &claim.name_any(),
-                &PatchParams::default(),
-                &Patch::Merge(patch),
-            )
-            .await?;
-    }
+        json!({"status": {"conditions": null, "capacity": {"storage": requested}}})
+    };
+    claims
+        .patch_status(
+            &claim.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(patch),
+        )
+        .await?;
     Ok(())
 }
 
