@@ -1,7 +1,7 @@
 //! The `multigres` command line.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -651,10 +651,7 @@ fn read_inputs(args: &InputArgs) -> Result<(Vec<Input>, Options), Failure> {
     };
     // One budget for every file the command reads, the images file included.
     let mut budget = Budget::new(limits.max_input_bytes);
-    let read =
-        input_files::read_paths_beside(&args.paths, args.images_file.as_deref(), &mut budget)?;
-    print_notes(&read.skipped);
-    let inputs = read.inputs;
+    let inputs = read_paths_beside(&args.paths, args.images_file.as_deref(), &mut budget)?;
     let mut images = ImageSet::default();
     // Past the budget the compiler reports the breach on the inputs.
     if let Some(path) = args.images_file.as_ref().filter(|_| !budget.is_crossed()) {
@@ -686,15 +683,22 @@ fn read_inputs(args: &InputArgs) -> Result<(Vec<Input>, Options), Failure> {
 /// `budget`; entries of a directory that are not regular files are skipped
 /// with a note on stderr.
 pub(crate) fn read_paths(paths: &[PathBuf], budget: &mut Budget) -> Result<Vec<Input>, InputError> {
-    let read = input_files::read_paths(paths, budget)?;
-    print_notes(&read.skipped);
-    Ok(read.inputs)
+    read_paths_beside(paths, None, budget)
 }
 
-fn print_notes(notes: &[String]) {
-    for note in notes {
+/// [`read_paths`] for a command that also reads `images_file`: where it sits
+/// in an input directory, it is skipped with a note rather than read as a
+/// manifest.
+pub(crate) fn read_paths_beside(
+    paths: &[PathBuf],
+    images_file: Option<&Path>,
+    budget: &mut Budget,
+) -> Result<Vec<Input>, InputError> {
+    let read = input_files::read_paths_beside(paths, images_file, budget)?;
+    for note in &read.skipped {
         eprintln!("note: {note}");
     }
+    Ok(read.inputs)
 }
 
 #[cfg(test)]
