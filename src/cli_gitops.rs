@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::{Component as PathComponent, Path, PathBuf};
 
 use crate::cli::{
-    ArgocdCommand, ArgocdGenerateArgs, EXIT_INVALID, EXIT_OK, Failure, compiled, read_paths,
+    ArgocdCommand, ArgocdGenerateArgs, EXIT_INVALID, EXIT_OK, Failure, compiled, read_paths_beside,
     write_stdout,
 };
 use crate::compile::diagnostics::{self as codes, InputError};
@@ -210,9 +210,20 @@ fn generate(env: &HashMap<String, String>, cwd: &Path) -> Result<u8, Failure> {
         })?;
     }
 
-    // One budget for every file the plugin reads, as for `render`.
+    let images_file = parameters
+        .images_file
+        .clone()
+        .or_else(|| get("ARGOCD_ENV_IMAGES_FILE").map(str::to_owned));
+    let images_path = images_file
+        .as_deref()
+        .map(|file| inside_repository(&root, file, "images file"))
+        .transpose()?;
+
+    // One budget for every file the plugin reads, as for `render`; the
+    // images file may sit in the application's directory, as beside
+    // `render`'s inputs.
     let mut budget = Budget::new(InputLimits::default().max_input_bytes);
-    let mut inputs = read_paths(&[cwd.to_path_buf()], &mut budget)?;
+    let mut inputs = read_paths_beside(&[cwd.to_path_buf()], images_path.as_deref(), &mut budget)?;
     let mut templates = parameters.templates.clone();
     if let Some(list) = get("ARGOCD_ENV_TEMPLATES") {
         templates.extend(
@@ -236,17 +247,16 @@ fn generate(env: &HashMap<String, String>, cwd: &Path) -> Result<u8, Failure> {
         if already.iter().any(|dir| canonical_path.starts_with(dir)) {
             continue; // already read with the application's directory
         }
-        inputs.extend(read_paths(&[path], &mut budget)?);
+        inputs.extend(read_paths_beside(
+            &[path],
+            images_path.as_deref(),
+            &mut budget,
+        )?);
     }
 
     let mut images = ImageSet::default();
-    let images_file = parameters
-        .images_file
-        .clone()
-        .or_else(|| get("ARGOCD_ENV_IMAGES_FILE").map(str::to_owned));
     // Past the budget the compiler reports the breach on the inputs.
-    if let Some(file) = images_file.filter(|_| !budget.is_crossed()) {
-        let path = inside_repository(&root, &file, "images file")?;
+    if let (Some(file), Some(path)) = (images_file.filter(|_| !budget.is_crossed()), images_path) {
         let text = budget
             .read_text(&path, "the images file")
             .map_err(|mut e| {

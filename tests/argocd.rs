@@ -1025,3 +1025,42 @@ spec:
     assert!(stderr.contains("app.yaml:11:"), "{stderr}");
     assert!(stderr.contains("spec.source.plugin.name"), "{stderr}");
 }
+
+#[test]
+fn an_images_file_in_the_application_directory_is_not_read_as_an_input() {
+    let plugin = plugin();
+    let cluster =
+        std::fs::read_to_string(repo_root().join("examples/minimal/minimal.yaml")).unwrap();
+    let repo = Repo::new(
+        "images-beside",
+        &[
+            ("apps/db/cluster.yaml", cluster),
+            (
+                "apps/db/images.yaml",
+                "postgres: registry.example/pgctld:17\n".to_owned(),
+            ),
+        ],
+    );
+    let generate = run_phase(
+        &plugin,
+        "generate",
+        &repo,
+        "apps/db",
+        &env(&[("ARGOCD_ENV_IMAGES_FILE", "apps/db/images.yaml")]),
+    );
+    assert_eq!(generate.code, Some(0), "{}", generate.stderr);
+    assert!(
+        generate
+            .stdout
+            .contains("postgres: registry.example/pgctld:17"),
+        "{}",
+        generate.stdout
+    );
+    assert!(
+        generate
+            .stderr
+            .contains("images.yaml: skipped: read as the images file"),
+        "{}",
+        generate.stderr
+    );
+}
