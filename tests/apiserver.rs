@@ -16,7 +16,8 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::core::GroupVersionKind;
 use kube::discovery::Discovery;
-use multigres::compile::{self, Input, Options};
+use multigres::compile::{self, Input, InputLimits, Options};
+use multigres::input_files::Budget;
 use serde_json::Value;
 
 use crate::support::testplane::{ControlPlane, control_plane};
@@ -126,13 +127,15 @@ async fn crds_install_and_become_established() {
 /// The example's input files, without `metadata.namespace`, each object
 /// passed through `edit`.
 fn example_inputs(example: &str, edit: &dyn Fn(&mut Value)) -> Vec<Input> {
-    let mut files = Vec::new();
-    collect_yaml(&repo().join("examples").join(example), &mut files);
-    files
+    // Read as render reads a directory.
+    let dir = repo().join("examples").join(example);
+    let mut budget = Budget::new(InputLimits::default().max_input_bytes);
+    let read = multigres::input_files::read_paths(&[dir], &mut budget).unwrap();
+    read.inputs
         .iter()
-        .map(|path| {
-            let text = std::fs::read_to_string(path).unwrap();
-            let documents: Vec<String> = compile::yaml::parse_stream(&text, &Default::default())
+        .map(|input| {
+            let text = std::str::from_utf8(&input.bytes).unwrap();
+            let documents: Vec<String> = compile::yaml::parse_stream(text, &Default::default())
                 .unwrap()
                 .into_iter()
                 .filter(|d| !d.value.is_null())
@@ -146,24 +149,9 @@ fn example_inputs(example: &str, edit: &dyn Fn(&mut Value)) -> Vec<Input> {
                     compile::emit::yaml(&value)
                 })
                 .collect();
-            Input::new(path.display().to_string(), documents.join("---\n"))
+            Input::new(input.name.clone(), documents.join("---\n"))
         })
         .collect()
-}
-
-fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            collect_yaml(&path, out);
-        } else if path.extension().is_some_and(|e| e == "yaml") {
-            out.push(path);
-        }
-    }
 }
 
 /// Every example, rendered into `namespace`.
