@@ -9,7 +9,7 @@
 //! examples share object names in `default`.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -340,14 +340,6 @@ const SCHEMA_CODES: &[&str] = &[
     "MG011", "MG012", "MG013", "MG014", "MG015", "MG016", "MG017", "MG018",
 ];
 
-/// The header line `# NAME: VALUE` of a corpus case.
-fn header<'t>(text: &'t str, name: &str) -> Option<&'t str> {
-    text.lines()
-        .take_while(|l| l.starts_with('#'))
-        .find_map(|l| l.strip_prefix(&format!("# {name}:")))
-        .map(str::trim)
-}
-
 /// The objects of our group in a corpus file, in `namespace`.
 fn corpus_objects(path: &Path, namespace: &str) -> Vec<compile::Object> {
     let text = std::fs::read_to_string(path).unwrap();
@@ -388,22 +380,10 @@ async fn the_api_server_refuses_each_crd_rule_case_of_the_corpus_with_its_rule()
     let Some(plane) = start() else { return };
     let client = plane.client().await;
     let discovery = Discovery::new(client.clone()).run().await.unwrap();
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(repo().join("tests/invalid"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    cases.sort();
     let mut judged = 0;
     let mut mismatches = Vec::new();
-    for case in &cases {
-        // Some cases are not text at all (MG003); they name no rule.
-        let Ok(text) = std::fs::read_to_string(case) else {
-            continue;
-        };
-        let code = header(&text, "expect")
-            .and_then(|e| e.split_whitespace().next())
-            .unwrap_or_default();
+    for case in crate::invalid::cases() {
+        let code = case.expects.first().map_or("", |e| e.code.as_str());
         // A CRD rule's case must be refused with the rule's message; a schema
         // case (wrong type, required, enum, pattern, length, range, count,
         // duplicate) with the server's own words.
@@ -415,14 +395,18 @@ async fn the_api_server_refuses_each_crd_rule_case_of_the_corpus_with_its_rule()
         };
         judged += 1;
         let namespace = plane.namespace(&client, "cel").await;
-        if let Some(previous) = header(&text, "previous") {
-            let previous = repo().join("tests/invalid").join(previous);
-            for object in corpus_objects(&previous, &namespace.name) {
+        let path = repo().join(&case.path);
+        let previous = case
+            .previous
+            .as_ref()
+            .map(|p| repo().join("tests/invalid").join(p));
+        if let Some(previous) = &previous {
+            for object in corpus_objects(previous, &namespace.name) {
                 apply(&api_for(&client, &discovery, &object), &object).await;
             }
         }
         let mut refusals = Vec::new();
-        for object in corpus_objects(case, &namespace.name) {
+        for object in corpus_objects(&path, &namespace.name) {
             let api = api_for(&client, &discovery, &object);
             let params = PatchParams::apply(FIELD_MANAGER).force().dry_run();
             if let Err(error) = api
@@ -432,13 +416,13 @@ async fn the_api_server_refuses_each_crd_rule_case_of_the_corpus_with_its_rule()
                 refusals.push(error.to_string());
             }
         }
-        let name = case.file_name().unwrap().to_string_lossy();
+        let name = &case.path;
         // Where `multigres validate` reports it: the field path of its
         // diagnostic. The API server names the node the rule sits on; validate
         // the same node or, where the rule's node is a whole list or map, the
         // value inside it that breaks the rule (its line and column point
         // there too). So the server's path is validate's or a prefix of it.
-        let field = validate_field(case, code);
+        let field = validate_field(&path, previous.as_deref(), code);
         let agrees = |refusal: &String| {
             refusal.contains(message)
                 && server_fields(refusal)
@@ -462,12 +446,9 @@ async fn the_api_server_refuses_each_crd_rule_case_of_the_corpus_with_its_rule()
 
 /// The field path of `multigres validate`'s diagnostic `code` on a corpus
 /// case (with its previous version, if it has one).
-fn validate_field(case: &Path, code: &str) -> String {
-    let text = std::fs::read_to_string(case).unwrap();
+fn validate_field(case: &Path, previous: Option<&Path>, code: &str) -> String {
     let input = |path: &Path| Input::new(path.display().to_string(), std::fs::read(path).unwrap());
-    let previous: Vec<Input> = header(&text, "previous")
-        .map(|p| vec![input(&repo().join("tests/invalid").join(p))])
-        .unwrap_or_default();
+    let previous: Vec<Input> = previous.map(|p| vec![input(p)]).unwrap_or_default();
     let options = Options {
         namespace: Some("default".into()),
         ..Default::default()

@@ -67,24 +67,24 @@ fn root() -> PathBuf {
 
 /// One expected diagnostic.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Expect {
-    code: String,
+pub(crate) struct Expect {
+    pub(crate) code: String,
     line: u32,
     col: u32,
 }
 
 /// One case file with its parsed header.
 #[derive(Debug)]
-struct Case {
+pub(crate) struct Case {
     /// Path relative to the crate root, as given to the compiler and binary.
-    path: String,
+    pub(crate) path: String,
     file_name: String,
     description: String,
-    expects: Vec<Expect>,
+    pub(crate) expects: Vec<Expect>,
     cel_rules: Vec<u32>,
     namespace: Option<String>,
     /// Path of the previous version relative to `tests/invalid/`.
-    previous: Option<String>,
+    pub(crate) previous: Option<String>,
 }
 
 /// The code of §7 row `row`.
@@ -281,7 +281,9 @@ fn check_case(case: &Case) -> Result<(), String> {
 }
 
 /// Every case of the corpus, sorted by file name.
-fn cases() -> Vec<Case> {
+/// Every case of the corpus, its header parsed (also read by the tests on
+/// the real API server, tests/apiserver.rs).
+pub(crate) fn cases() -> Vec<Case> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(root().join(CASES))
         .expect("tests/invalid/ exists")
         .map(|e| e.expect("readable directory entry").path())
