@@ -94,7 +94,7 @@ pub fn explain(
             );
             return Ok(out);
         }
-        Origin::Generated { cluster } => {
+        Origin::Generated { cluster, .. } => {
             let _ = writeln!(
                 out,
                 "  generated from MultigresCluster {namespace}/{cluster}"

@@ -147,6 +147,7 @@ mod tests {
             }),
             origin: Origin::Generated {
                 cluster: "c".into(),
+                parent: crate::compile::Parent::Cluster,
             },
             prov: Provenance::default(),
         }

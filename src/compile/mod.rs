@@ -101,8 +101,21 @@ impl FrontEnd {
 pub enum Origin {
     /// An input object, emitted unchanged.
     Input(ObjectSource),
-    /// Generated from the MultigresCluster of that name (in the object's namespace).
-    Generated { cluster: String },
+    /// Generated from the MultigresCluster of that name (in the object's
+    /// namespace), for `parent`.
+    Generated { cluster: String, parent: Parent },
+}
+
+/// The object a generated object belongs to, in its namespace: the owner
+/// the reconciler gives it (`ownerReferences`), so that deleting a child
+/// deletes what was built from it, as upstream's controllers split them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parent {
+    /// The MultigresCluster itself.
+    Cluster,
+    /// A child custom resource of the cluster (a Cell, TableGroup, Shard or
+    /// TopoServer) of that name.
+    Child { kind: Kind, name: String },
 }
 
 /// One object of the output.
@@ -290,14 +303,19 @@ pub fn compile_with_previous(
         if over_budget {
             break;
         }
-        let from_cluster = |generated| Object::generated(&cluster.name, generated);
-        objects.extend(children.into_iter().map(from_cluster));
+        let parents: Vec<Parent> = children.iter().map(|c| parent_of(c, &children)).collect();
+        objects.extend(
+            children
+                .into_iter()
+                .zip(parents)
+                .map(|(child, parent)| Object::generated(&cluster.name, child, parent)),
+        );
         objects.extend(
             built
                 .objects
                 .into_iter()
                 .chain(built.runtime)
-                .map(|object| Object::built(&cluster.name, object)),
+                .map(|(object, parent)| Object::built(&cluster.name, object, parent)),
         );
     }
     for template in &templates {
@@ -361,7 +379,7 @@ impl Object {
     }
 
     /// A child custom resource of `cluster`.
-    fn generated(cluster: &str, generated: expand::Generated) -> Self {
+    fn generated(cluster: &str, generated: expand::Generated, parent: Parent) -> Self {
         Self {
             api_version: crate::api::API_VERSION.into(),
             kind: generated.kind.name().into(),
@@ -370,13 +388,14 @@ impl Object {
             value: generated.value,
             origin: Origin::Generated {
                 cluster: cluster.to_owned(),
+                parent,
             },
             prov: generated.prov,
         }
     }
 
     /// A Kubernetes object built for `cluster`'s children.
-    fn built(cluster: &str, object: crate::manifests::Built) -> Self {
+    fn built(cluster: &str, object: crate::manifests::Built, parent: Parent) -> Self {
         Self {
             api_version: object.api_version.into(),
             kind: object.kind.into(),
@@ -385,10 +404,36 @@ impl Object {
             value: object.value,
             origin: Origin::Generated {
                 cluster: cluster.to_owned(),
+                parent,
             },
             prov: Provenance::default(),
         }
     }
+}
+
+/// Whom a child custom resource belongs to, as upstream's controllers
+/// create them: a Shard to its TableGroup, a cell's own TopoServer to its
+/// Cell, everything else to the cluster.
+fn parent_of(child: &expand::Generated, children: &[expand::Generated]) -> Parent {
+    let label = |object: &expand::Generated, key: &str| {
+        object
+            .value
+            .pointer(&format!("/metadata/labels/{}", key.replace('/', "~1")))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let (kind, keys): (Kind, &[&str]) = match child.kind {
+        Kind::Shard => (Kind::TableGroup, &[labels::DATABASE, labels::TABLE_GROUP]),
+        Kind::TopoServer if label(child, labels::CELL).is_some() => (Kind::Cell, &[labels::CELL]),
+        _ => return Parent::Cluster,
+    };
+    children
+        .iter()
+        .find(|c| c.kind == kind && keys.iter().all(|k| label(c, k) == label(child, k)))
+        .map_or(Parent::Cluster, |c| Parent::Child {
+            kind,
+            name: c.name.clone(),
+        })
 }
 
 /// The object a finding is reported against.
@@ -611,7 +656,7 @@ impl Run<'_> {
             }
         }
         for object in objects {
-            if let Origin::Generated { cluster } = &object.origin
+            if let Origin::Generated { cluster, .. } = &object.origin
                 && let Some(source) = inputs.get(&(
                     object.kind.as_str(),
                     object.namespace.as_deref(),

@@ -15,6 +15,7 @@ use super::provenance::Source;
 use super::resolve::ClusterResolved;
 use super::size;
 use super::validate::Finding;
+use super::Parent;
 use crate::api::cluster::MultigresClusterSpec;
 use crate::api::{Cell, Kind, Shard, TopoServer};
 use crate::images::{Component, ImageSet};
@@ -39,11 +40,12 @@ pub struct ClusterContext<'a> {
     pub config_maps: &'a HashMap<(String, String), (&'a Value, &'a ObjectSource)>,
 }
 
-/// Static and runtime objects of one cluster, and problems found building them.
+/// Static and runtime objects of one cluster, each with the child it was
+/// built from, and problems found building them.
 #[derive(Default)]
 pub struct Workloads {
-    pub objects: Vec<Built>,
-    pub runtime: Vec<Built>,
+    pub objects: Vec<(Built, Parent)>,
+    pub runtime: Vec<(Built, Parent)>,
     pub findings: Vec<Finding>,
     /// Bytes of `objects` and `runtime`, as compact JSON.
     pub bytes: usize,
@@ -53,7 +55,7 @@ impl Workloads {
     /// Adds built objects, counting their bytes. A generated object larger
     /// than the API server stores is an error (a template's bulky value
     /// copied into it, say).
-    fn add(&mut self, objects: impl IntoIterator<Item = Built>, runtime: bool) {
+    fn add(&mut self, objects: impl IntoIterator<Item = Built>, parent: &Parent, runtime: bool) {
         for object in objects {
             let size = size::json_len(&object.value);
             if size > size::MAX_OBJECT_BYTES {
@@ -78,9 +80,9 @@ impl Workloads {
             }
             self.bytes += size;
             if runtime {
-                self.runtime.push(object);
+                self.runtime.push((object, parent.clone()));
             } else {
-                self.objects.push(object);
+                self.objects.push((object, parent.clone()));
             }
         }
     }
@@ -183,7 +185,7 @@ pub fn build(
             fallback: no_env(),
         },
     };
-    out.add(manifests::cluster::build(&parts), false);
+    out.add(manifests::cluster::build(&parts), &Parent::Cluster, false);
     out.add(
         manifests::certificates::build(
             ctx.name,
@@ -191,6 +193,7 @@ pub fn build(
             parts.internal_tls,
             settings.cert_common_name.as_deref(),
         ),
+        &Parent::Cluster,
         false,
     );
 
@@ -205,6 +208,10 @@ pub fn build(
         if budget.exceeded_by(out.count(), out.bytes) {
             break;
         }
+        let parent = Parent::Child {
+            kind: child.kind,
+            name: child.name.clone(),
+        };
         match child.kind {
             Kind::TopoServer => {
                 let topo = typed::<TopoServer>(child);
@@ -220,6 +227,7 @@ pub fn build(
                         &settings.images.pull,
                         global && has_local_topo,
                     )),
+                    &parent,
                     false,
                 );
             }
@@ -227,12 +235,13 @@ pub fn build(
                 let cell = typed::<Cell>(child);
                 out.add(
                     built_from(manifests::gateway::build(&cell, no_env())),
+                    &parent,
                     false,
                 );
             }
             Kind::Shard => {
                 let shard = typed::<Shard>(child);
-                shard_objects(ctx, child, &shard, preview_runtime, budget, &mut out);
+                shard_objects(ctx, child, &shard, preview_runtime, budget, &mut out, &parent);
             }
             _ => {}
         }
@@ -272,6 +281,7 @@ fn shard_objects(
     preview_runtime: bool,
     budget: OutputBudget,
     out: &mut Workloads,
+    parent: &Parent,
 ) {
     let spec = &shard.spec;
     let reference_body = match &spec.postgres_config_ref {
@@ -327,6 +337,7 @@ fn shard_objects(
     };
     out.add(
         built_from(manifests::shard::build(shard, &files, no_env())),
+        parent,
         false,
     );
     if !preview_runtime {
@@ -348,7 +359,7 @@ fn shard_objects(
                 if let Some(objects) = built_from(manifests::pool::build(
                     shard, pool_name, cell, index, &inputs,
                 )) {
-                    out.add(objects.into_iter().map(mark_local_config), true);
+                    out.add(objects.into_iter().map(mark_local_config), parent, true);
                 }
             }
         }
