@@ -79,6 +79,11 @@ pub enum Command {
     /// (exec transformers). Options come from a ConfigMap functionConfig:
     /// `namespace`, `images` (COMPONENT=IMAGE, comma-separated), `outputDir`.
     Krm,
+    /// Run in the cluster as the operator: `--mode full` applies every
+    /// static object, `--mode runtime` leaves them to a GitOps tool and writes
+    /// status. See docs/operator.md.
+    #[cfg(feature = "operator")]
+    Reconcile(crate::cli_reconcile::ReconcileArgs),
     /// Print what an administrator applies to install an integration.
     Install {
         #[command(subcommand)]
@@ -309,6 +314,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Crds(args) => crds(&args),
         Command::Argocd { command } => crate::cli_gitops::argocd(&command),
         Command::Krm => crate::cli_gitops::krm(),
+        #[cfg(feature = "operator")]
+        Command::Reconcile(args) => crate::cli_reconcile::reconcile(&args),
         Command::Install {
             what:
                 InstallCommand::ArgocdPlugin {

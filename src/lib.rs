@@ -12,6 +12,8 @@ pub mod api;
 pub mod cli;
 #[cfg(feature = "cli")]
 mod cli_gitops;
+#[cfg(feature = "operator")]
+mod cli_reconcile;
 pub mod compile;
 pub mod diagnostics;
 pub mod explain;
@@ -23,5 +25,6 @@ pub mod labels;
 pub mod manifests;
 pub mod names;
 pub mod pgconf;
+pub mod reconcile;
 pub mod units;
 pub mod yaml;

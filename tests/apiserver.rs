@@ -79,7 +79,7 @@ fn install_crds(plane: &ControlPlane) {
     });
 }
 
-fn start() -> Option<&'static ControlPlane> {
+pub(crate) fn start() -> Option<&'static ControlPlane> {
     if !tools::require_tool("kubectl") {
         return None;
     }
@@ -126,7 +126,7 @@ async fn crds_install_and_become_established() {
 
 /// The example's input files, without `metadata.namespace`, each object
 /// passed through `edit`.
-fn example_inputs(example: &str, edit: &dyn Fn(&mut Value)) -> Vec<Input> {
+pub(crate) fn example_inputs(example: &str, edit: &dyn Fn(&mut Value)) -> Vec<Input> {
     // Read as render reads a directory.
     let dir = repo().join("examples").join(example);
     let mut budget = Budget::new(InputLimits::default().max_input_bytes);
@@ -155,11 +155,11 @@ fn example_inputs(example: &str, edit: &dyn Fn(&mut Value)) -> Vec<Input> {
 }
 
 /// Every example, rendered into `namespace`.
-fn render(example: &str, namespace: &str) -> Vec<compile::Object> {
+pub(crate) fn render(example: &str, namespace: &str) -> Vec<compile::Object> {
     render_edited(example, namespace, &|_| {})
 }
 
-fn render_edited(
+pub(crate) fn render_edited(
     example: &str,
     namespace: &str,
     edit: &dyn Fn(&mut Value),
@@ -175,7 +175,7 @@ fn render_edited(
 }
 
 /// An object of the render as the API server serves it.
-fn api_for(
+pub(crate) fn api_for(
     client: &kube::Client,
     discovery: &Discovery,
     object: &compile::Object,
@@ -263,7 +263,7 @@ async fn reapply_changes(
 }
 
 /// The examples golden.rs renders, each with the flags it needs.
-const EXAMPLES: &[&str] = &[
+pub(crate) const EXAMPLES: &[&str] = &[
     "default-templates",
     "external-etcd",
     "minimal",
@@ -362,6 +362,7 @@ fn corpus_objects(path: &Path, namespace: &str) -> Vec<compile::Object> {
                 value,
                 origin: compile::Origin::Generated {
                     cluster: String::new(),
+                    parent: compile::Parent::Cluster,
                 },
                 prov: Default::default(),
             }

@@ -63,6 +63,9 @@ mod pgconf;
 #[path = "properties.rs"]
 mod properties;
 
+#[path = "reconcile.rs"]
+mod reconcile;
+
 /// The generators of `scripts/generate`: the tests check the committed
 /// generated files against them.
 #[path = "../tools/generate/generators/mod.rs"]
@@ -74,6 +77,8 @@ mod support {
     pub mod generated;
     #[path = "kubelet.rs"]
     pub mod kubelet;
+    #[path = "operator.rs"]
+    pub mod operator;
     #[path = "run.rs"]
     pub mod run;
     #[path = "testplane.rs"]

@@ -1,0 +1,161 @@
+//! What every controller shares: the client, the mode, the caches, the
+//! metrics, and the few writes all of them make (status, events).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::{Client, Resource, ResourceExt};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::caches::Stores;
+use super::metrics::Metrics;
+use super::plan::{Applied, FIELD_MANAGER, ObjectKey};
+use crate::images::ImageSet;
+
+/// Who applies the static objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The reconciler applies every static object (a drop-in for upstream).
+    Full,
+    /// A GitOps tool applies them; the reconciler writes status and the
+    /// runtime objects only.
+    Runtime,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Full => "full",
+            Mode::Runtime => "runtime",
+        }
+    }
+}
+
+/// A reconcile's failure; the controller retries it with backoff.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Kube(#[from] kube::Error),
+    /// The cluster and its templates do not compile (the diagnostics, as
+    /// `multigres validate` prints them).
+    #[error("the cluster does not compile:\n{0}")]
+    Compile(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Shared by the five controllers.
+pub struct Context {
+    pub client: Client,
+    pub mode: Mode,
+    pub stores: Stores,
+    pub metrics: Arc<Metrics>,
+    pub images: ImageSet,
+    /// What this process applied, by namespace and object (plan.rs).
+    pub applied: Mutex<HashMap<(String, ObjectKey), Applied>>,
+    /// The Event recorder of each controller (upstream's component names).
+    recorders: HashMap<&'static str, Recorder>,
+}
+
+/// Requeue periods of upstream (§0.3).
+pub const REQUEUE_PENDING: Duration = Duration::from_secs(5);
+pub const REQUEUE_NOT_HEALTHY: Duration = Duration::from_secs(30);
+
+impl Context {
+    pub fn new(
+        client: Client,
+        mode: Mode,
+        stores: Stores,
+        metrics: Arc<Metrics>,
+        images: ImageSet,
+        instance: Option<String>,
+    ) -> Self {
+        let recorders = [
+            "multigrescluster-controller",
+            "tablegroup-controller",
+            "cell-controller",
+            "toposerver-controller",
+            "shard-controller",
+        ]
+        .into_iter()
+        .map(|controller| {
+            let reporter = Reporter {
+                controller: controller.into(),
+                instance: instance.clone(),
+            };
+            (controller, Recorder::new(client.clone(), reporter))
+        })
+        .collect();
+        Self {
+            client,
+            mode,
+            stores,
+            metrics,
+            images,
+            applied: Mutex::new(HashMap::new()),
+            recorders,
+        }
+    }
+
+    /// Publishes an Event about `object`. A failure is logged, never fatal:
+    /// events are for people, and the next change publishes again.
+    pub async fn event<K: Resource<DynamicType = ()>>(
+        &self,
+        controller: &'static str,
+        object: &K,
+        warning: bool,
+        reason: &str,
+        note: String,
+    ) {
+        let Some(recorder) = self.recorders.get(controller) else {
+            return;
+        };
+        let event = Event {
+            type_: if warning {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            },
+            reason: reason.into(),
+            note: Some(note),
+            action: "Reconcile".into(),
+            secondary: None,
+        };
+        if let Err(e) = recorder.publish(&event, &object.object_ref(&())).await {
+            tracing::warn!(error = %e, reason, "could not publish an event");
+        }
+    }
+
+    /// Writes `status` with server-side apply (upstream: force, field
+    /// manager `multigres-operator`), unless it equals the live status: a
+    /// no-op reconcile writes nothing.
+    pub async fn write_status<K, S>(&self, object: &K, live: Option<&S>, status: &S) -> Result<bool, Error>
+    where
+        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+        S: Serialize + PartialEq,
+    {
+        if live == Some(status) {
+            return Ok(false);
+        }
+        let api: Api<K> = Api::namespaced(self.client.clone(), &object.namespace().unwrap_or_default());
+        let patch = json!({
+            "apiVersion": K::api_version(&()),
+            "kind": K::kind(&()),
+            "status": serde_json::to_value(status).unwrap_or(Value::Null),
+        });
+        api.patch_status(
+            &object.name_any(),
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&patch),
+        )
+        .await?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,378 @@
+//! `multigres reconcile` on the real API server of the test control plane
+//! (issue 11): the full mode converges to the render, edits and deletions
+//! reach the objects in upstream's order, the runtime mode writes status
+//! and never a static field, and an idle reconciler writes nothing.
+//!
+//! Each test runs its own reconciler process (tests/support/operator.rs)
+//! watching only its namespace.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
+use kube::discovery::Discovery;
+use serde_json::{Value, json};
+
+use super::apiserver::{EXAMPLES, api_for, render, render_edited, start};
+use super::support::operator::Operator;
+use multigres::api::MultigresCluster;
+use multigres::compile::{self, Origin};
+
+/// Polls `check` until it returns `Some`, or fails after `limit` with
+/// what the last try said.
+async fn eventually<T>(
+    what: &str,
+    limit: Duration,
+    mut check: impl AsyncFnMut() -> Result<T, String>,
+) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        match check().await {
+            Ok(value) => return value,
+            Err(why) if Instant::now() > deadline => panic!("{what}: not after {limit:?}: {why}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    }
+}
+
+/// Where `live` differs from `desired`, as JSON pointers: every field the
+/// render sets must be live with the same value (the server may add its
+/// defaults; lists must have the same length).
+fn differences(desired: &Value, live: &Value, at: &str, out: &mut Vec<String>) {
+    match (desired, live) {
+        (Value::Object(d), Value::Object(l)) => {
+            for (key, value) in d {
+                let path = format!("{at}/{key}");
+                match l.get(key) {
+                    Some(inner) => differences(value, inner, &path, out),
+                    None => out.push(format!("{path} is missing")),
+                }
+            }
+        }
+        (Value::Array(d), Value::Array(l)) if d.len() == l.len() => {
+            for (i, (a, b)) in d.iter().zip(l).enumerate() {
+                differences(a, b, &format!("{at}/{i}"), out);
+            }
+        }
+        (d, l) if d == l => {}
+        (d, l) => out.push(format!("{at}: rendered {d}, live {l}")),
+    }
+}
+
+/// The generated objects of a render (what the reconciler applies).
+fn generated(objects: &[compile::Object]) -> Vec<&compile::Object> {
+    objects
+        .iter()
+        .filter(|o| matches!(o.origin, Origin::Generated { .. }))
+        .collect()
+}
+
+/// Applies the inputs of a render (cluster, templates, Secrets) as a user
+/// would, with field manager `manager`.
+async fn apply_inputs(
+    client: &kube::Client,
+    discovery: &Discovery,
+    objects: &[compile::Object],
+    manager: &str,
+) {
+    for object in objects.iter().filter(|o| matches!(o.origin, Origin::Input(_))) {
+        api_for(client, discovery, object)
+            .patch(
+                &object.name,
+                &PatchParams::apply(manager).force(),
+                &Patch::Apply(&object.value),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("apply {} {}: {e}", object.kind, object.name));
+    }
+}
+
+/// Every generated object is live, equal to the render up to what the
+/// server adds, and owned (ownerReferences) by its parent.
+async fn matches_render(
+    client: &kube::Client,
+    discovery: &Discovery,
+    objects: &[compile::Object],
+) -> Result<(), String> {
+    for object in generated(objects) {
+        let api = api_for(client, discovery, object);
+        let live = api
+            .get_opt(&object.name)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("{} {} does not exist", object.kind, object.name))?;
+        let live = serde_json::to_value(&live).unwrap();
+        let mut found = Vec::new();
+        differences(&object.value, &live, "", &mut found);
+        if !found.is_empty() {
+            return Err(format!("{} {}: {}", object.kind, object.name, found.join("; ")));
+        }
+        let owner = &live["metadata"]["ownerReferences"][0];
+        if owner["controller"] != json!(true) {
+            return Err(format!("{} {} has no controller owner", object.kind, object.name));
+        }
+    }
+    Ok(())
+}
+
+/// The cluster of a render, as served.
+async fn cluster(client: &kube::Client, objects: &[compile::Object]) -> MultigresCluster {
+    let object = objects
+        .iter()
+        .find(|o| o.kind == "MultigresCluster")
+        .expect("the example has a cluster");
+    let api: Api<MultigresCluster> =
+        Api::namespaced(client.clone(), object.namespace.as_deref().unwrap());
+    api.get(&object.name).await.unwrap()
+}
+
+#[tokio::test]
+async fn full_mode_converges_to_the_render_of_every_example() {
+    let Some(plane) = start() else { return };
+    let client = plane.client().await;
+    let discovery = Discovery::new(client.clone()).run().await.unwrap();
+    let mut running = Vec::new();
+    for example in EXAMPLES {
+        let namespace = plane.namespace(&client, &format!("full-{example}")).await;
+        let objects = render(example, &namespace.name);
+        let operator = Operator::start(&plane.kubeconfig(), "full", &namespace.name, &[], &[]);
+        apply_inputs(&client, &discovery, &objects, "kubectl").await;
+        running.push((example, namespace, objects, operator));
+    }
+    for (example, namespace, objects, operator) in &running {
+        eventually(
+            &format!("{example}: the live objects equal the render"),
+            Duration::from_secs(120),
+            async || matches_render(&client, &discovery, objects).await,
+        )
+        .await;
+        let cluster = eventually(
+            &format!("{example}: the cluster reports its phase and conditions"),
+            Duration::from_secs(60),
+            async || {
+                let cluster = cluster(&client, objects).await;
+                let status = cluster.status.clone().unwrap_or_default();
+                match (status.phase, status.conditions.iter().any(|c| c.type_ == "Available")) {
+                    (Some(_), true) => Ok(cluster),
+                    _ => Err(format!("status {status:?}")),
+                }
+            },
+        )
+        .await;
+        assert!(
+            cluster
+                .metadata
+                .finalizers
+                .unwrap_or_default()
+                .contains(&"multigres.com/cluster-cleanup".to_owned()),
+            "{example} in {}: the full mode adds upstream's cleanup finalizer",
+            namespace.name
+        );
+        assert!(operator.sample(r#"multigres_operator_reconcile_total{controller="multigrescluster",result="success"}"#) >= 1.0);
+    }
+}
+
+#[tokio::test]
+async fn edits_reach_the_objects_and_templates_reach_exactly_their_clusters() {
+    let Some(plane) = start() else { return };
+    let client = plane.client().await;
+    let discovery = Discovery::new(client.clone()).run().await.unwrap();
+    let namespace = plane.namespace(&client, "edits").await;
+    let ns = namespace.name.as_str();
+    let _operator = Operator::start(&plane.kubeconfig(), "full", ns, &[], &[]);
+
+    // Two clusters in one namespace: the templated one uses the CellTemplate
+    // "standard-cell", the minimal one uses no template.
+    let templated = render("templated", ns);
+    let minimal = render("minimal", ns);
+    apply_inputs(&client, &discovery, &templated, "kubectl").await;
+    apply_inputs(&client, &discovery, &minimal, "kubectl").await;
+    for objects in [&templated, &minimal] {
+        eventually("the render is live", Duration::from_secs(120), async || {
+            matches_render(&client, &discovery, objects).await
+        })
+        .await;
+    }
+    let generations = async |objects: &[compile::Object]| -> Vec<(String, Option<i64>)> {
+        let mut out = Vec::new();
+        for object in generated(objects) {
+            let live = api_for(&client, &discovery, object).get(&object.name).await.unwrap();
+            out.push((format!("{} {}", object.kind, object.name), live.metadata.generation));
+        }
+        out
+    };
+    let minimal_before = generations(&minimal).await;
+
+    // A template edit: the gateways of the cells of the templated cluster.
+    let edited = render_edited("templated", ns, &|value| {
+        if value["kind"] == "CellTemplate" {
+            value["spec"]["multigateway"]["replicas"] = json!(3);
+        }
+    });
+    let template = edited.iter().find(|o| o.kind == "CellTemplate").unwrap();
+    api_for(&client, &discovery, template)
+        .patch(&template.name, &PatchParams::apply("kubectl").force(), &Patch::Apply(&template.value))
+        .await
+        .unwrap();
+    eventually("the template edit reaches its cluster", Duration::from_secs(60), async || {
+        matches_render(&client, &discovery, &edited).await
+    })
+    .await;
+    let gateway_replicas: Vec<i64> = generated(&edited)
+        .iter()
+        .filter(|o| o.kind == "Deployment" && o.name.contains("multigateway"))
+        .map(|o| o.value["spec"]["replicas"].as_i64().unwrap())
+        .collect();
+    assert!(!gateway_replicas.is_empty() && gateway_replicas.iter().all(|r| *r == 3));
+    assert_eq!(
+        generations(&minimal).await,
+        minimal_before,
+        "a template edit changed a cluster that does not use the template"
+    );
+
+    // A cluster edit: a pool's resources and the gateway replicas.
+    let edited_minimal = render_edited("minimal", ns, &|value| {
+        if value["kind"] == "MultigresCluster" {
+            value["spec"]["cells"][0]["spec"] = json!({"multigateway": {"replicas": 2}});
+        }
+    });
+    let cluster_object = edited_minimal.iter().find(|o| o.kind == "MultigresCluster").unwrap();
+    api_for(&client, &discovery, cluster_object)
+        .patch(&cluster_object.name, &PatchParams::apply("kubectl").force(), &Patch::Apply(&cluster_object.value))
+        .await
+        .unwrap();
+    eventually("the cluster edit reaches the gateway", Duration::from_secs(60), async || {
+        matches_render(&client, &discovery, &edited_minimal).await
+    })
+    .await;
+
+    // Deleting a cluster removes its objects (the finalizer, then garbage
+    // collection by ownerReference).
+    api_for(&client, &discovery, cluster_object)
+        .delete(&cluster_object.name, &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("deleting the cluster removes its objects", Duration::from_secs(120), async || {
+        for object in generated(&edited_minimal).into_iter().chain([cluster_object]) {
+            if api_for(&client, &discovery, object).get_opt(&object.name).await.unwrap().is_some() {
+                return Err(format!("{} {} still exists", object.kind, object.name));
+            }
+        }
+        Ok(())
+    })
+    .await;
+    // The other cluster keeps everything.
+    matches_render(&client, &discovery, &edited).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_child_no_longer_rendered_is_marked_then_deleted_once_ready() {
+    let Some(plane) = start() else { return };
+    let client = plane.client().await;
+    let discovery = Discovery::new(client.clone()).run().await.unwrap();
+    let namespace = plane.namespace(&client, "handshake").await;
+    let ns = namespace.name.as_str();
+    let _operator = Operator::start(&plane.kubeconfig(), "full", ns, &[], &[]);
+    let objects = render("two-cells", ns);
+    apply_inputs(&client, &discovery, &objects, "kubectl").await;
+    eventually("the render is live", Duration::from_secs(120), async || {
+        matches_render(&client, &discovery, &objects).await
+    })
+    .await;
+    // Cells are append-only in the CRD, so a cell cannot leave the spec;
+    // a Cell the reconciler applied earlier that the render no longer holds
+    // (an older version's) is the same case: one of ours that leaves.
+    let live_cluster = cluster(&client, &objects).await;
+    let cell = generated(&objects).into_iter().find(|o| o.kind == "Cell").unwrap();
+    let mut stray = cell.value.clone();
+    stray["metadata"]["name"] = json!("two-cells-stray-cell");
+    stray["spec"]["name"] = json!("stray");
+    stray["metadata"]["labels"]["multigres.com/cell"] = json!("stray");
+    stray["metadata"]["ownerReferences"] = json!([{
+        "apiVersion": "multigres.com/v1alpha1", "kind": "MultigresCluster",
+        "name": live_cluster.metadata.name, "uid": live_cluster.metadata.uid,
+        "controller": true, "blockOwnerDeletion": true,
+    }]);
+    let cells: Api<DynamicObject> = api_for(&client, &discovery, cell);
+    cells
+        .patch("two-cells-stray-cell", &PatchParams::apply("multigres-operator").force(), &Patch::Apply(&stray))
+        .await
+        .unwrap();
+    eventually("the stray cell is deleted", Duration::from_secs(60), async || {
+        match cells.get_opt("two-cells-stray-cell").await.unwrap() {
+            Some(_) => Err("still there".to_owned()),
+            None => Ok(()),
+        }
+    })
+    .await;
+    // In upstream's order: marked, ready, deleted — the events say so.
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(client.clone(), ns);
+    let reasons: BTreeSet<String> = events
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|e| e.note.as_deref().unwrap_or_default().contains("stray") || e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("two-cells-stray-cell"))
+        .filter_map(|e| e.reason)
+        .collect();
+    for reason in ["PendingDeletion", "ReadyForDeletion", "Deleted"] {
+        assert!(reasons.contains(reason), "no {reason} event about the stray cell: {reasons:?}");
+    }
+    // The real cells are untouched.
+    matches_render(&client, &discovery, &objects).await.unwrap();
+}
+
+#[tokio::test]
+async fn runtime_mode_writes_status_and_never_a_static_field() {
+    let Some(plane) = start() else { return };
+    let client = plane.client().await;
+    let discovery = Discovery::new(client.clone()).run().await.unwrap();
+    let namespace = plane.namespace(&client, "runtime").await;
+    let ns = namespace.name.as_str();
+    let objects = render("two-cells", ns);
+    // A GitOps tool applies everything, the generated objects included.
+    for object in &objects {
+        api_for(&client, &discovery, object)
+            .patch(&object.name, &PatchParams::apply("argocd-controller").force(), &Patch::Apply(&object.value))
+            .await
+            .unwrap();
+    }
+    let operator = Operator::start(&plane.kubeconfig(), "runtime", ns, &[], &[]);
+    eventually("every child and the cluster have a status", Duration::from_secs(60), async || {
+        for object in objects.iter().filter(|o| {
+            matches!(o.kind.as_str(), "MultigresCluster" | "Cell" | "TableGroup" | "Shard")
+        }) {
+            let live = api_for(&client, &discovery, object).get(&object.name).await.unwrap();
+            if live.data.pointer("/status/phase").is_none() {
+                return Err(format!("{} {} has no status.phase", object.kind, object.name));
+            }
+        }
+        Ok(())
+    })
+    .await;
+    // Let every controller pass at least once more.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for object in &objects {
+        let live = api_for(&client, &discovery, object).get(&object.name).await.unwrap();
+        for entry in live.metadata.managed_fields.unwrap_or_default() {
+            if entry.manager.as_deref() == Some("multigres-operator") {
+                assert_eq!(
+                    entry.subresource.as_deref(),
+                    Some("status"),
+                    "{} {}: the runtime mode wrote {:?}",
+                    object.kind,
+                    object.name,
+                    entry.fields_v1
+                );
+            }
+        }
+        assert!(
+            live.metadata.finalizers.unwrap_or_default().is_empty(),
+            "{} {}: the runtime mode added a finalizer",
+            object.kind,
+            object.name
+        );
+    }
+    assert_eq!(operator.sample(r#"multigres_operator_api_requests_total{verb="DELETE"}"#), 0.0);
+}
