@@ -23,5 +23,6 @@ pub mod labels;
 pub mod manifests;
 pub mod names;
 pub mod pgconf;
+pub mod reconcile;
 pub mod units;
 pub mod yaml;
