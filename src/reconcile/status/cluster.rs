@@ -13,8 +13,8 @@ use super::conditions::{self, ADMIN_WEB_EXTERNAL_READY, AVAILABLE, GATEWAY_EXTER
 use super::{Planned, phase_change};
 use crate::api::children::{Cell, TableGroup, TopoServer};
 use crate::api::cluster::{
-    CellStatusSummary, DatabaseStatusSummary, ExternalEndpointStatus, MultigresCluster,
-    MultigresClusterSpec, MultigresClusterStatus, ResolvedTemplates,
+    CellStatusSummary, ExternalEndpointStatus, MultigresCluster, MultigresClusterSpec,
+    MultigresClusterStatus, ResolvedTemplates,
 };
 use crate::api::status::Phase;
 
@@ -70,7 +70,7 @@ pub fn cluster_status(
         let entry = status
             .databases
             .entry(tg.spec.database_name.clone())
-            .or_insert(DatabaseStatusSummary::default());
+            .or_default();
         if current(tg.metadata.generation, tg_status.observed_generation) {
             entry.ready_shards += tg_status.ready_shards;
         }
@@ -324,6 +324,7 @@ pub fn resolved_templates(spec: &MultigresClusterSpec) -> ResolvedTemplates {
 mod tests {
     use super::*;
     use crate::api::children::{CellStatus, TableGroupStatus, TopoServerStatus};
+    use crate::api::cluster::DatabaseStatusSummary;
     use crate::api::cluster::{
         CellConfig, DatabaseConfig, ExternalAdminWebConfig, ExternalGatewayConfig,
         GlobalTopoServerSpec, MultiadminConfig, ShardConfig, TableGroupConfig, TemplateDefaults,
@@ -655,11 +656,13 @@ mod tests {
             ..Default::default()
         });
         let svc = service(Some("9.9.9.9"), None, None);
-        let mut deployment = Deployment::default();
-        deployment.status = Some(DeploymentStatus {
-            ready_replicas: Some(0),
+        let mut deployment = Deployment {
+            status: Some(DeploymentStatus {
+                ready_replicas: Some(0),
+                ..Default::default()
+            }),
             ..Default::default()
-        });
+        };
         let st = plan(&observed(&c, &[], &[], &[]));
         assert_eq!(
             external(&st, ADMIN_WEB_EXTERNAL_READY),

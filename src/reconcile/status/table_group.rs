@@ -546,7 +546,8 @@ mod tests {
         assert!(
             table_group_ready_for_deletion(&tg, &[terminating(ready.clone())], &at(1)).is_none()
         );
-        let planned = table_group_ready_for_deletion(&tg, &[ready.clone()], &at(7)).unwrap();
+        let planned =
+            table_group_ready_for_deletion(&tg, std::slice::from_ref(&ready), &at(7)).unwrap();
         let c = conditions::find(&planned.status.conditions, READY_FOR_DELETION).unwrap();
         assert_eq!(
             (c.status.as_str(), c.reason.as_str()),
