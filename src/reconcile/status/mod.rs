@@ -10,6 +10,8 @@
 //! The rules are upstream's (multigres-operator `pkg/util/status` and the
 //! `updateStatus` of each controller); deviations are marked "Upstream:".
 
+#[cfg(test)]
+mod argocd;
 pub mod cell;
 pub mod cluster;
 pub mod conditions;
