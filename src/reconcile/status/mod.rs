@@ -26,9 +26,9 @@ use serde_json::Value;
 
 use crate::api::status::Phase;
 
-pub use cell::{CellObserved, cell_status};
+pub use cell::{CellObserved, cell_ready_for_deletion, cell_status, local_topo_ready};
 pub use cluster::{ClusterObserved, cluster_status, resolved_templates};
-pub use shard::{DesiredConfig, ShardObserved, shard_status};
+pub use shard::{DesiredConfig, ShardObserved, shard_ready_for_deletion, shard_status};
 pub use table_group::{TableGroupObserved, table_group_ready_for_deletion, table_group_status};
 pub use topo_server::{TopoServerObserved, topo_server_status};
 pub use watches::{TemplateKind, clusters_using_template, shards_using_config_map};

@@ -6,7 +6,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
-use super::conditions::{self, AVAILABLE};
+use super::conditions::{self, AVAILABLE, READY_FOR_DELETION};
 use super::pods::{self, is_crash_looping, is_draining, is_ready, is_terminating};
 use super::{Planned, PlannedEvent, phase_change};
 use crate::api::children::{PostgresConfigStatus, Shard, ShardStatus};
@@ -118,6 +118,31 @@ pub fn shard_status(observed: &ShardObserved<'_>, now: &Time) -> Planned<ShardSt
 
     events.extend(phase_change(previous.phase, status.phase));
     Planned { status, events }
+}
+
+/// A shard pending deletion whose pods are all gone: ReadyForDeletion True
+/// `DrainComplete` and a Normal `ReadyForDeletion` event, once (upstream
+/// writes it with a merge patch only while it is not yet True). `None` when
+/// it already is.
+pub fn shard_ready_for_deletion(shard: &Shard, now: &Time) -> Option<Planned<ShardStatus>> {
+    let previous = shard.status.clone().unwrap_or_default();
+    if conditions::is_true(&previous.conditions, READY_FOR_DELETION) {
+        return None;
+    }
+    let mut status = previous;
+    let message = "All pods drained; shard is ready for deletion";
+    let c = conditions::condition(
+        READY_FOR_DELETION,
+        true,
+        "DrainComplete",
+        message,
+        shard.metadata.generation,
+    );
+    conditions::set(&mut status.conditions, c, now);
+    Some(Planned {
+        status,
+        events: vec![PlannedEvent::normal("ReadyForDeletion", message.to_owned())],
+    })
 }
 
 #[derive(Default)]
@@ -656,5 +681,24 @@ mod tests {
         assert_eq!(st.error.as_deref(), Some("configmap x not found"));
         assert_eq!(st.in_progress, None);
         assert_eq!(st.last_applied_at, Some(at(20)));
+    }
+
+    #[test]
+    fn ready_for_deletion_once_drained() {
+        let mut s = shard(&[("main", &["z1"], 1)]);
+        let planned = shard_ready_for_deletion(&s, &at(3)).unwrap();
+        let c = conditions::find(&planned.status.conditions, READY_FOR_DELETION).unwrap();
+        assert_eq!(
+            (c.status.as_str(), c.reason.as_str(), c.message.as_str()),
+            (
+                "True",
+                "DrainComplete",
+                "All pods drained; shard is ready for deletion"
+            )
+        );
+        assert_eq!(c.observed_generation, Some(4));
+        assert_eq!(planned.events[0].reason, "ReadyForDeletion");
+        s.status = Some(planned.status);
+        assert!(shard_ready_for_deletion(&s, &at(4)).is_none());
     }
 }
