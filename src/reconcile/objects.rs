@@ -305,7 +305,7 @@ pub async fn reconcile_shard(shard: Arc<Shard>, ctx: Arc<Context>) -> Result<Act
     let multiorch_pods: Vec<Pod> = owned(&ctx.stores.pods, |meta| {
         of_shard(meta) && component(meta) == "multiorch"
     });
-    let mut planned = status::shard_status(
+    let planned = status::shard_status(
         &status::ShardObserved {
             shard: &shard,
             pods: &pool_pods,
@@ -315,25 +315,15 @@ pub async fn reconcile_shard(shard: Arc<Shard>, ctx: Arc<Context>) -> Result<Act
         },
         &now(),
     );
-    if pending_deletion(shard.as_ref()) {
-        // Pool pods are the runtime objects of a later controller: with
-        // none left the shard is drained.
-        let drained = pool_pods.is_empty();
-        conditions::set(
-            &mut planned.status.conditions,
-            conditions::condition(
-                conditions::READY_FOR_DELETION,
-                drained,
-                if drained { "DrainComplete" } else { "DrainInProgress" },
-                if drained {
-                    "All pool pods are gone; ready for deletion"
-                } else {
-                    "Waiting for pool pods to drain"
-                },
-                shard.metadata.generation,
-            ),
-            &now(),
-        );
+    if pending_deletion(shard.as_ref()) && pool_pods.is_empty() {
+        // Pool pods are the runtime objects of a later controller (it
+        // drains them): with none left the shard is ready to go.
+        if let Some(ready) = status::shard_ready_for_deletion(&shard, &now())
+            && ctx.write_status(shard.as_ref(), shard.status.as_ref(), &ready.status).await?
+        {
+            publish(&ctx, SHARD_CONTROLLER, shard.as_ref(), ready.events).await;
+        }
+        return Ok(Action::await_change());
     }
     let cluster = shard.labels().get(labels::CLUSTER).cloned().unwrap_or_default();
     for (pool_name, pool) in &shard.spec.pools {
