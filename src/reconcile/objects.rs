@@ -20,7 +20,7 @@ use super::cluster::{owned, publish};
 use super::context::{Context, Error, REQUEUE_NOT_HEALTHY, REQUEUE_PENDING};
 use super::metrics::{CellReplicaLabels, PoolReplicaLabels, TopoReplicaLabels};
 use super::plan::PENDING_DELETION;
-use super::status::{self, conditions};
+use super::status;
 use crate::api::status::Phase;
 use crate::api::{Cell, Shard, TableGroup, TopoServer};
 use crate::labels;
