@@ -63,6 +63,9 @@ mod pgconf;
 #[path = "properties.rs"]
 mod properties;
 
+#[path = "testplane.rs"]
+mod testplane;
+
 /// The generators of `scripts/generate`: the tests check the committed
 /// generated files against them.
 #[path = "../tools/generate/generators/mod.rs"]
