@@ -30,6 +30,7 @@ use kubelet::{Kubelet, NodeSpec, Options};
 
 const USAGE: &str = "usage: testplane-kubelet --kubeconfig FILE [--node NAME=REGION/ZONE]...";
 
+#[derive(Debug)]
 struct Args {
     kubeconfig: PathBuf,
     nodes: Vec<NodeSpec>,
