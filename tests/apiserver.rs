@@ -6,12 +6,14 @@
 //!
 //! Each example is rendered into a namespace of its own (its inputs without
 //! their `metadata.namespace`, rendered with that namespace), since several
-//! examples share object names in `default`.
+//! examples share object names in `default`. The committed golden files are
+//! also applied as they are, byte for byte, one after the other.
 
-use std::collections::BTreeMap;
-use std::path::Path;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::core::GroupVersionKind;
@@ -354,20 +356,25 @@ fn corpus_objects(path: &Path, namespace: &str) -> Vec<compile::Object> {
         })
         .map(|mut value| {
             value["metadata"]["namespace"] = Value::String(namespace.to_owned());
-            compile::Object {
-                api_version: value["apiVersion"].as_str().unwrap().to_owned(),
-                kind: value["kind"].as_str().unwrap().to_owned(),
-                namespace: Some(namespace.to_owned()),
-                name: value["metadata"]["name"].as_str().unwrap_or("").to_owned(),
-                value,
-                origin: compile::Origin::Generated {
-                    cluster: String::new(),
-                    parent: compile::Parent::Cluster,
-                },
-                prov: Default::default(),
-            }
+            object_of(value)
         })
         .collect()
+}
+
+/// An object read from a file, as the helpers above take it.
+fn object_of(value: Value) -> compile::Object {
+    compile::Object {
+        api_version: value["apiVersion"].as_str().unwrap().to_owned(),
+        kind: value["kind"].as_str().unwrap().to_owned(),
+        namespace: value["metadata"]["namespace"].as_str().map(str::to_owned),
+        name: value["metadata"]["name"].as_str().unwrap_or("").to_owned(),
+        value,
+        origin: compile::Origin::Generated {
+            cluster: String::new(),
+            parent: compile::Parent::Cluster,
+        },
+        prov: Default::default(),
+    }
 }
 
 /// CEL parity: every case of the invalid corpus that a CRD rule covers
@@ -569,4 +576,182 @@ async fn an_unrelated_edit_of_the_cluster_changes_only_the_cluster() {
             .collect::<Vec<_>>(),
         expected.iter().collect::<Vec<_>>()
     );
+}
+
+/// The documents of a golden file that kubectl applies, as the text of a
+/// YAML stream (the committed bytes of each), and their objects: all but
+/// those marked `config.kubernetes.io/local-config: "true"` (the runtime
+/// preview), which kpt, kustomize and Argo CD never apply either.
+fn applied_documents(text: &str) -> (String, Vec<compile::Object>) {
+    // A golden file separates its documents with `---` lines; no block
+    // scalar holds one at column 0 (it would be indented).
+    let mut documents = vec![String::new()];
+    for line in text.split_inclusive('\n') {
+        if line.trim_end() == "---" {
+            documents.push(String::new());
+        }
+        documents.last_mut().unwrap().push_str(line);
+    }
+    let mut kept = String::new();
+    let mut objects = Vec::new();
+    for document in documents {
+        let mut values: Vec<Value> = compile::yaml::parse_stream(&document, &Default::default())
+            .unwrap()
+            .into_iter()
+            .map(|d| d.value)
+            .filter(|v| !v.is_null())
+            .collect();
+        assert!(values.len() <= 1, "a document split badly:\n{document}");
+        let Some(value) = values.pop() else { continue };
+        let local = value.pointer("/metadata/annotations/config.kubernetes.io~1local-config")
+            == Some(&Value::String("true".into()));
+        if !local {
+            kept.push_str(&document);
+            objects.push(object_of(value));
+        }
+    }
+    (kept, objects)
+}
+
+fn kubectl_ok(plane: &ControlPlane, args: &[&str], file: &Path) {
+    let output = plane.kubectl().args(args).arg(file).output().unwrap();
+    assert!(
+        output.status.success(),
+        "kubectl {} {}: {}",
+        args.join(" "),
+        file.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The acceptance of issue 10 as a GitOps tool sees it: every committed
+/// `golden/*/render.yaml`, byte for byte, applies with server-side apply;
+/// applying it again moves no object's generation or resourceVersion; and
+/// `kubectl diff --server-side` of it is empty. The golden files reuse
+/// names in `default` (and two share `finance`), so each is applied into
+/// the namespaces it names, checked, and deleted with them before the next.
+#[tokio::test]
+async fn every_golden_file_applies_as_committed_and_a_second_apply_changes_nothing() {
+    let Some(plane) = start() else { return };
+    let client = plane.client().await;
+    let discovery = Discovery::new(client.clone()).run().await.unwrap();
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let mut goldens: Vec<PathBuf> = std::fs::read_dir(repo().join("golden"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path().join("render.yaml"))
+        .filter(|path| path.exists())
+        .collect();
+    goldens.sort();
+    assert!(goldens.len() >= 10, "golden files: {goldens:?}");
+    let mut previews = 0;
+    for golden in &goldens {
+        let name = golden
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_string_lossy();
+        // Guards print the control plane's logs if a check fails.
+        let _logs = plane.namespace(&client, &format!("golden-{name}")).await;
+        let text = std::fs::read_to_string(golden).unwrap();
+        let (applied, objects) = applied_documents(&text);
+        let scratch = tempfile::NamedTempFile::new().unwrap();
+        let file = if applied == text {
+            golden.as_path()
+        } else {
+            previews += 1;
+            std::fs::write(scratch.path(), &applied).unwrap();
+            scratch.path()
+        };
+        let mut created = Vec::new();
+        let wanted: BTreeSet<&str> = objects
+            .iter()
+            .filter_map(|o| o.namespace.as_deref())
+            .collect();
+        for namespace in wanted {
+            if namespaces.get_opt(namespace).await.unwrap().is_none() {
+                let object: Namespace =
+                    serde_json::from_value(serde_json::json!({"metadata": {"name": namespace}}))
+                        .unwrap();
+                let made = namespaces
+                    .create(&Default::default(), &object)
+                    .await
+                    .unwrap();
+                created.push((namespace.to_owned(), made.metadata.uid.unwrap()));
+            }
+        }
+
+        kubectl_ok(
+            plane,
+            &[
+                "apply",
+                "--server-side",
+                "--field-manager",
+                FIELD_MANAGER,
+                "-f",
+            ],
+            file,
+        );
+        // A second apply; the PersistentVolumeClaim's one-time rewrite
+        // (see every_example_applies_and_a_second_apply_changes_nothing)
+        // is allowed once, then nothing may move.
+        let changed = reapply_changes(&client, &discovery, &objects).await;
+        let unexplained: Vec<&String> = changed
+            .iter()
+            .filter(|c| !c.starts_with("PersistentVolumeClaim "))
+            .collect();
+        assert!(
+            unexplained.is_empty(),
+            "{name}: a second apply of the golden file changed {unexplained:?}"
+        );
+        let changed = reapply_changes(&client, &discovery, &objects).await;
+        assert!(
+            changed.is_empty(),
+            "{name}: a third apply of the golden file changed {changed:?}"
+        );
+        let mut diff = kubectl_diff(plane, file);
+        for _ in 0..5 {
+            if diff.status.success() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            diff = kubectl_diff(plane, file);
+        }
+        assert!(
+            diff.status.success(),
+            "{name}: kubectl diff --server-side is not empty (exit {:?}):\n{}\n{}",
+            diff.status.code(),
+            String::from_utf8_lossy(&diff.stdout),
+            String::from_utf8_lossy(&diff.stderr)
+        );
+
+        // Gone, dependents too, before the next golden file reuses the names.
+        kubectl_ok(
+            plane,
+            &[
+                "delete",
+                "--cascade=foreground",
+                "--wait",
+                "--timeout=120s",
+                "-f",
+            ],
+            file,
+        );
+        for (namespace, uid) in created {
+            namespaces
+                .delete(&namespace, &Default::default())
+                .await
+                .unwrap();
+            let gone = kube::runtime::wait::await_condition(
+                namespaces.clone(),
+                &namespace,
+                kube::runtime::wait::conditions::is_deleted(&uid),
+            );
+            tokio::time::timeout(std::time::Duration::from_secs(120), gone)
+                .await
+                .unwrap_or_else(|_| panic!("{name}: namespace {namespace} still there after 2 min"))
+                .unwrap();
+        }
+    }
+    assert!(previews >= 1, "no golden file holds a runtime preview");
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{
-    Event, PersistentVolume, PersistentVolumeClaim, Pod, Secret, ServiceAccount,
+    ConfigMap, Event, PersistentVolume, PersistentVolumeClaim, Pod, Secret, ServiceAccount,
 };
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::storage::v1::StorageClass;
@@ -22,7 +22,8 @@ use crate::support::testplane::{TestNamespace, control_plane};
 const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A client and a fresh namespace (with its default ServiceAccount, which
-/// pods need before the API server admits them), or None to skip; the
+/// pods need before the API server admits them, and its root CA
+/// ConfigMap, which they mount), or None to skip; the
 /// guard prints the control plane's logs if the test fails. Each test gets
 /// its own namespace and its own kubelet scoped to it, so tests run in
 /// parallel on the one control plane of the test process.
@@ -36,6 +37,13 @@ async fn fixture(test: &str) -> Option<(Client, String, TestNamespace)> {
     wait_for(&accounts, "default", |_| true, TIMEOUT)
         .await
         .expect("the namespace's default ServiceAccount");
+    // Every pod mounts it (the projected service-account volume); until the
+    // controller manager publishes it, the kubelet holds pods with a
+    // FailedMount of its own, which would confuse the tests that count them.
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), &namespace.name);
+    wait_for(&config_maps, "kube-root-ca.crt", |_| true, TIMEOUT)
+        .await
+        .expect("the namespace's kube-root-ca.crt ConfigMap");
     Some((client, namespace.name.clone(), namespace))
 }
 

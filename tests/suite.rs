@@ -66,6 +66,9 @@ mod properties;
 #[path = "reconcile.rs"]
 mod reconcile;
 
+#[path = "testplane.rs"]
+mod testplane;
+
 /// The generators of `scripts/generate`: the tests check the committed
 /// generated files against them.
 #[path = "../tools/generate/generators/mod.rs"]

@@ -249,7 +249,9 @@ impl Kubelet {
 
     /// Evicts the pod through the `pods/eviction` subresource, as `kubectl
     /// drain` does: the API server refuses (429) when a PodDisruptionBudget
-    /// does not allow it, and that error is returned.
+    /// does not allow it, and that error is returned (at once with the
+    /// clients of tests/support/testplane.rs; a client with kube's default
+    /// retry policy tries a 429 again for minutes first).
     pub async fn evict(&self, namespace: &str, pod: &str) -> Result<(), kube::Error> {
         let pods: Api<Pod> = Api::namespaced(self.shared.api.clone(), namespace);
         pods.evict(pod, &EvictParams::default()).await.map(|_| ())

@@ -1,7 +1,10 @@
 //! The real control plane of `testplane/` for tests: one per test binary,
-//! started on first use with `testplane/up` (etcd, kube-apiserver,
-//! kube-controller-manager), a fresh namespace per test, and a kube
-//! `Client` built in the test's own runtime.
+//! started on first use with `testplane/up --no-kubelet` (etcd,
+//! kube-apiserver, kube-controller-manager), a fresh namespace per test, and
+//! a kube `Client` built in the test's own runtime. The tests that need
+//! pods to run start their own simulated kubelet in the test process,
+//! scoped to their namespace (tests/support/kubelet.rs); the kubelet process
+//! of `testplane/up` would manage every namespace and race them.
 //!
 //! Its folder (certificates, kubeconfig, the processes' logs) is kept under
 //! the target folder, `target/tmp/testplane-<pid>`, so the logs outlive the
@@ -45,6 +48,7 @@ impl ControlPlane {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("testplane/up");
         let output = Command::new(&script)
             .arg(&dir)
+            .arg("--no-kubelet")
             .arg("--owner")
             .arg(std::process::id().to_string())
             .output()
@@ -62,12 +66,19 @@ impl ControlPlane {
     }
 
     /// A client of the admin (system:masters), for the calling runtime.
+    ///
+    /// It does not retry: a test sees each answer of the API server as it
+    /// is. kube's default client retries 429, 503 and 504 up to 15 times
+    /// with a backoff doubling from 5 ms (minutes in all), so an eviction
+    /// that a PodDisruptionBudget refuses (429, an answer, not a transient
+    /// failure) came back after 4 to 7 minutes instead of at once.
     pub async fn client(&self) -> kube::Client {
         let kubeconfig = kube::config::Kubeconfig::read_from(self.kubeconfig())
             .expect("testplane/up writes a kubeconfig");
-        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
             .await
             .expect("the kubeconfig of testplane/up is valid");
+        config.default_retry = false;
         kube::Client::try_from(config).expect("a client for the control plane")
     }
 
