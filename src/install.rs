@@ -105,7 +105,11 @@ fn cluster_grants(mode: Mode) -> Vec<Grant> {
         ),
         // Finalizers and annotations (pending deletion) of the objects it
         // deletes in order.
-        grant("multigres.com", &["multigresclusters", "shards"], &["update", "patch"]),
+        grant(
+            "multigres.com",
+            &["multigresclusters", "shards"],
+            &["update", "patch"],
+        ),
         grant(
             "multigres.com",
             &["multigresclusters/finalizers", "shards/finalizers"],
@@ -144,7 +148,9 @@ fn leader_election_grants() -> Vec<Grant> {
 }
 
 /// The order verbs are written in: reads first, as people list them.
-const VERB_ORDER: &[&str] = &["get", "list", "watch", "create", "update", "patch", "delete"];
+const VERB_ORDER: &[&str] = &[
+    "get", "list", "watch", "create", "update", "patch", "delete",
+];
 
 /// `grants` as RBAC rules: the verbs of each (group, resource) merged, then
 /// the resources of a group that have the same verbs in one rule; groups
@@ -397,7 +403,11 @@ mod tests {
             for (group, resources, verbs) in &grants {
                 for resource in resources {
                     for verb in *verbs {
-                        expected.insert(((*group).to_owned(), resource.clone(), (*verb).to_owned()));
+                        expected.insert((
+                            (*group).to_owned(),
+                            resource.clone(),
+                            (*verb).to_owned(),
+                        ));
                     }
                 }
             }
@@ -424,13 +434,19 @@ mod tests {
             "patch".to_owned()
         )));
         // Nothing is granted with a wildcard.
-        assert!(full.iter().all(|(g, r, v)| g != "*" && r != "*" && v != "*"));
+        assert!(
+            full.iter()
+                .all(|(g, r, v)| g != "*" && r != "*" && v != "*")
+        );
     }
 
     #[test]
     fn the_output_is_sorted_and_does_not_depend_on_the_run() {
         let objects = objects(&options(Mode::Runtime));
-        let kinds: Vec<&str> = objects.iter().map(|o| o["kind"].as_str().unwrap()).collect();
+        let kinds: Vec<&str> = objects
+            .iter()
+            .map(|o| o["kind"].as_str().unwrap())
+            .collect();
         assert_eq!(kinds[0], "Namespace");
         assert!(kinds[1..9].iter().all(|k| *k == "CustomResourceDefinition"));
         let ranks: Vec<usize> = kinds.iter().map(|k| emit::kind_rank(k)).collect();
