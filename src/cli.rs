@@ -156,6 +156,29 @@ pub enum InstallCommand {
         #[arg(long, value_enum, default_value_t = crate::gitops::argocd::Part::All)]
         part: crate::gitops::argocd::Part,
     },
+    /// The in-cluster reconciler: CRDs, Namespace, ServiceAccount, RBAC,
+    /// the Deployment running `multigres reconcile` and its metrics
+    /// Service. Apply with `kubectl apply --server-side -f -`; see
+    /// docs/operator.md.
+    Operator {
+        /// full applies every object of the render itself; runtime (for
+        /// GitOps) writes only status, events and runtime objects, and gets
+        /// fewer rights.
+        #[arg(long, value_enum, default_value_t = crate::install::Mode::Full)]
+        mode: crate::install::Mode,
+        /// The operator's namespace (created, labelled to enforce the
+        /// restricted Pod Security level: give it one of its own).
+        #[arg(long, default_value = crate::install::DEFAULT_NAMESPACE)]
+        namespace: String,
+        /// Image with `multigres` on its PATH, such as one built from
+        /// deploy/operator.Dockerfile and pushed to your registry. No image
+        /// is published: there is no default.
+        #[arg(long, value_name = "IMAGE")]
+        image: String,
+        /// Replicas of the Deployment; one leads, the others wait.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+        replicas: u16,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -328,6 +351,20 @@ pub fn run(cli: Cli) -> ExitCode {
         ))
         .map(|()| EXIT_OK)
         .map_err(Failure::from),
+        Command::Install {
+            what:
+                InstallCommand::Operator {
+                    mode,
+                    namespace,
+                    image,
+                    replicas,
+                },
+        } => install_operator(crate::install::Options {
+            mode,
+            namespace,
+            image,
+            replicas,
+        }),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -541,6 +578,15 @@ fn shell_quoted(word: &str) -> String {
     } else {
         format!("'{}'", word.replace('\'', r"'\''"))
     }
+}
+
+fn install_operator(options: crate::install::Options) -> Result<u8, Failure> {
+    compile::check_namespace(&options.namespace).map_err(|e| format!("--namespace: {e}"))?;
+    if options.image.trim().is_empty() {
+        return Err("--image: empty; name the image to run, as REGISTRY/NAME:TAG".into());
+    }
+    write_stdout(&crate::install::manifests(&options))?;
+    Ok(EXIT_OK)
 }
 
 fn explain_command(args: &ExplainArgs) -> Result<u8, Failure> {

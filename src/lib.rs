@@ -21,6 +21,7 @@ pub mod field_path;
 pub mod gitops;
 pub mod images;
 pub mod input_files;
+pub mod install;
 pub mod labels;
 pub mod manifests;
 pub mod names;

@@ -45,6 +45,9 @@ mod hostile;
 #[path = "invalid.rs"]
 mod invalid;
 
+#[path = "install.rs"]
+mod install;
+
 #[path = "json_schemas.rs"]
 mod json_schemas;
 

@@ -34,14 +34,19 @@ pub const KIND_ORDER: &[&str] = &[
     "Pod",
 ];
 
+/// Where `kind` goes in the output: its place in [`KIND_ORDER`], or after
+/// every listed kind.
+pub fn kind_rank(kind: &str) -> usize {
+    KIND_ORDER
+        .iter()
+        .position(|k| *k == kind)
+        .unwrap_or(KIND_ORDER.len())
+}
+
 /// (rank of the kind, kind, namespace, name): the order of the output.
 pub fn sort_key(object: &Object) -> (usize, String, String, String) {
-    let rank = KIND_ORDER
-        .iter()
-        .position(|k| *k == object.kind)
-        .unwrap_or(KIND_ORDER.len());
     (
-        rank,
+        kind_rank(&object.kind),
         object.kind.clone(),
         object.namespace.clone().unwrap_or_default(),
         object.name.clone(),
