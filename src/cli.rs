@@ -172,9 +172,10 @@ pub enum InstallCommand {
         namespace: String,
         /// Image with `multigres` on its PATH, such as one built from
         /// deploy/operator.Dockerfile and pushed to your registry. No image
-        /// is published: there is no default.
+        /// is published: the default is the local name that Dockerfile's
+        /// build command in docs/operator.md gives, `multigres:VERSION`.
         #[arg(long, value_name = "IMAGE")]
-        image: String,
+        image: Option<String>,
         /// Replicas of the Deployment; one leads, the others wait.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
         replicas: u16,
@@ -362,7 +363,14 @@ pub fn run(cli: Cli) -> ExitCode {
         } => install_operator(crate::install::Options {
             mode,
             namespace,
-            image,
+            image: image.unwrap_or_else(|| {
+                let image = format!("multigres:{}", env!("CARGO_PKG_VERSION"));
+                eprintln!(
+                    "note: no --image given: the Deployment runs {image}, which is not \
+                     published; build and push it (docs/operator.md), or pass --image"
+                );
+                image
+            }),
             replicas,
         }),
     };

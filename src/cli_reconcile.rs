@@ -58,10 +58,11 @@ fn address(flag: &str, value: &str) -> Result<Option<SocketAddr>, Failure> {
     } else {
         value.to_owned()
     };
-    value
-        .parse()
-        .map(Some)
-        .map_err(|e| Failure::Usage(format!("{flag} {value:?}: {e} (expected HOST:PORT, :PORT or 0)")))
+    value.parse().map(Some).map_err(|e| {
+        Failure::Usage(format!(
+            "{flag} {value:?}: {e} (expected HOST:PORT, :PORT or 0)"
+        ))
+    })
 }
 
 pub fn reconcile(args: &ReconcileArgs) -> Result<u8, Failure> {
@@ -77,10 +78,15 @@ pub fn reconcile(args: &ReconcileArgs) -> Result<u8, Failure> {
             ));
         }
     };
-    let images = reconcile::images_from_env(|name| std::env::var(name).ok()).map_err(Failure::Usage)?;
+    let images =
+        reconcile::images_from_env(|name| std::env::var(name).ok()).map_err(Failure::Usage)?;
     let host = env("POD_NAME")
         .or_else(|| env("HOSTNAME"))
-        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok().map(|h| h.trim().to_owned()))
+        .or_else(|| {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .map(|h| h.trim().to_owned())
+        })
         .unwrap_or_else(|| "multigres".into());
     let settings = Settings {
         mode: match args.mode {
@@ -88,7 +94,10 @@ pub fn reconcile(args: &ReconcileArgs) -> Result<u8, Failure> {
             ModeArg::Runtime => Mode::Runtime,
         },
         metrics_address: address("--metrics-bind-address", &args.metrics_bind_address)?,
-        probe_address: address("--health-probe-bind-address", &args.health_probe_bind_address)?,
+        probe_address: address(
+            "--health-probe-bind-address",
+            &args.health_probe_bind_address,
+        )?,
         leader_elect: args.leader_elect,
         namespace,
         watch_namespace: args.watch_namespace.clone(),
@@ -123,7 +132,11 @@ fn init_logs(args: &ReconcileArgs) -> Result<(), Failure> {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     match args.log_format {
-        LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
         LogFormat::Text => builder.with_ansi(false).init(),
     }
     Ok(())

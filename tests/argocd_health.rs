@@ -60,7 +60,7 @@ fn health_test_path(kind: &str) -> String {
 
 /// A Lua 5.1 state with what Argo CD gives an argocd-cm health script (it
 /// also opens a reduced `os`, which the scripts do not need), in strict mode.
-fn argo_lua() -> Lua {
+pub(crate) fn argo_lua() -> Lua {
     let lua = Lua::new_with(StdLib::PACKAGE | StdLib::TABLE, LuaOptions::new()).unwrap();
     let version: String = lua.globals().get("_VERSION").unwrap();
     assert_eq!(
@@ -92,7 +92,7 @@ fn argo_lua() -> Lua {
     lua
 }
 
-fn compile(lua: &Lua, kind: &str) -> Function {
+pub(crate) fn compile(lua: &Lua, kind: &str) -> Function {
     let path = script_path(kind);
     lua.load(read(&path))
         .set_name(format!("@{path}"))
@@ -126,15 +126,15 @@ fn to_lua(lua: &Lua, value: &Value) -> mlua::Result<mlua::Value> {
 }
 
 #[derive(Debug)]
-struct Health {
-    status: String,
-    message: String,
+pub(crate) struct Health {
+    pub status: String,
+    pub message: String,
 }
 
 /// Runs `check` with the global `obj` set to `object`; any Lua error, a
 /// result that is not a table, a status Argo CD does not know or a missing
 /// message is an `Err`.
-fn assess(lua: &Lua, check: &Function, object: &Value) -> Result<Health, String> {
+pub(crate) fn assess(lua: &Lua, check: &Function, object: &Value) -> Result<Health, String> {
     let obj = to_lua(lua, object).map_err(|e| e.to_string())?;
     lua.globals()
         .raw_set("obj", obj)

@@ -104,9 +104,8 @@ fn the_output_is_deterministic_and_sorted_as_render_sorts() {
 }
 
 #[test]
-fn install_refuses_a_missing_image_a_bad_namespace_and_no_replicas() {
+fn install_refuses_an_empty_image_a_bad_namespace_and_no_replicas() {
     for (args, says) in [
-        (&["install", "operator"][..], "--image"),
         (
             &[
                 "install",
@@ -115,7 +114,7 @@ fn install_refuses_a_missing_image_a_bad_namespace_and_no_replicas() {
                 "x",
                 "--namespace",
                 "Not_A_Name",
-            ],
+            ][..],
             "--namespace",
         ),
         (&["install", "operator", "--image", " "], "--image"),
@@ -133,6 +132,12 @@ fn install_refuses_a_missing_image_a_bad_namespace_and_no_replicas() {
         assert!(run.stdout.is_empty(), "{args:?}");
         assert!(run.stderr.contains(says), "{args:?}: {}", run.stderr);
     }
+    // Without --image, the local name of docs/operator.md's build, said on stderr.
+    let run = multigres(&["install", "operator"], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let image = format!("image: multigres:{}", env!("CARGO_PKG_VERSION"));
+    assert!(run.stdout.contains(&image), "{}", run.stdout);
+    assert!(run.stderr.contains("no --image given"), "{}", run.stderr);
 }
 
 // The contract of the reconciler (docs/operator.md, "Permissions").

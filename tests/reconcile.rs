@@ -14,6 +14,7 @@ use kube::discovery::Discovery;
 use serde_json::{Value, json};
 
 use super::apiserver::{EXAMPLES, api_for, render, render_edited, start};
+use super::argocd_health;
 use super::support::operator::Operator;
 use multigres::api::MultigresCluster;
 use multigres::compile::{self, Origin};
@@ -75,7 +76,10 @@ async fn apply_inputs(
     objects: &[compile::Object],
     manager: &str,
 ) {
-    for object in objects.iter().filter(|o| matches!(o.origin, Origin::Input(_))) {
+    for object in objects
+        .iter()
+        .filter(|o| matches!(o.origin, Origin::Input(_)))
+    {
         api_for(client, discovery, object)
             .patch(
                 &object.name,
@@ -105,11 +109,19 @@ async fn matches_render(
         let mut found = Vec::new();
         differences(&object.value, &live, "", &mut found);
         if !found.is_empty() {
-            return Err(format!("{} {}: {}", object.kind, object.name, found.join("; ")));
+            return Err(format!(
+                "{} {}: {}",
+                object.kind,
+                object.name,
+                found.join("; ")
+            ));
         }
         let owner = &live["metadata"]["ownerReferences"][0];
         if owner["controller"] != json!(true) {
-            return Err(format!("{} {} has no controller owner", object.kind, object.name));
+            return Err(format!(
+                "{} {} has no controller owner",
+                object.kind, object.name
+            ));
         }
     }
     Ok(())
@@ -152,7 +164,10 @@ async fn full_mode_converges_to_the_render_of_every_example() {
             async || {
                 let cluster = cluster(&client, objects).await;
                 let status = cluster.status.clone().unwrap_or_default();
-                match (status.phase, status.conditions.iter().any(|c| c.type_ == "Available")) {
+                match (
+                    status.phase,
+                    status.conditions.iter().any(|c| c.type_ == "Available"),
+                ) {
                     (Some(_), true) => Ok(cluster),
                     _ => Err(format!("status {status:?}")),
                 }
@@ -196,8 +211,14 @@ async fn edits_reach_the_objects_and_templates_reach_exactly_their_clusters() {
     let generations = async |objects: &[compile::Object]| -> Vec<(String, Option<i64>)> {
         let mut out = Vec::new();
         for object in generated(objects) {
-            let live = api_for(&client, &discovery, object).get(&object.name).await.unwrap();
-            out.push((format!("{} {}", object.kind, object.name), live.metadata.generation));
+            let live = api_for(&client, &discovery, object)
+                .get(&object.name)
+                .await
+                .unwrap();
+            out.push((
+                format!("{} {}", object.kind, object.name),
+                live.metadata.generation,
+            ));
         }
         out
     };
@@ -211,12 +232,18 @@ async fn edits_reach_the_objects_and_templates_reach_exactly_their_clusters() {
     });
     let template = edited.iter().find(|o| o.kind == "CellTemplate").unwrap();
     api_for(&client, &discovery, template)
-        .patch(&template.name, &PatchParams::apply("kubectl").force(), &Patch::Apply(&template.value))
+        .patch(
+            &template.name,
+            &PatchParams::apply("kubectl").force(),
+            &Patch::Apply(&template.value),
+        )
         .await
         .unwrap();
-    eventually("the template edit reaches its cluster", Duration::from_secs(60), async || {
-        matches_render(&client, &discovery, &edited).await
-    })
+    eventually(
+        "the template edit reaches its cluster",
+        Duration::from_secs(60),
+        async || matches_render(&client, &discovery, &edited).await,
+    )
     .await;
     let gateway_replicas: Vec<i64> = generated(&edited)
         .iter()
@@ -236,14 +263,23 @@ async fn edits_reach_the_objects_and_templates_reach_exactly_their_clusters() {
             value["spec"]["cells"][0]["spec"] = json!({"multigateway": {"replicas": 2}});
         }
     });
-    let cluster_object = edited_minimal.iter().find(|o| o.kind == "MultigresCluster").unwrap();
+    let cluster_object = edited_minimal
+        .iter()
+        .find(|o| o.kind == "MultigresCluster")
+        .unwrap();
     api_for(&client, &discovery, cluster_object)
-        .patch(&cluster_object.name, &PatchParams::apply("kubectl").force(), &Patch::Apply(&cluster_object.value))
+        .patch(
+            &cluster_object.name,
+            &PatchParams::apply("kubectl").force(),
+            &Patch::Apply(&cluster_object.value),
+        )
         .await
         .unwrap();
-    eventually("the cluster edit reaches the gateway", Duration::from_secs(60), async || {
-        matches_render(&client, &discovery, &edited_minimal).await
-    })
+    eventually(
+        "the cluster edit reaches the gateway",
+        Duration::from_secs(60),
+        async || matches_render(&client, &discovery, &edited_minimal).await,
+    )
     .await;
 
     // Deleting a cluster removes its objects (the finalizer, then garbage
@@ -252,14 +288,26 @@ async fn edits_reach_the_objects_and_templates_reach_exactly_their_clusters() {
         .delete(&cluster_object.name, &DeleteParams::default())
         .await
         .unwrap();
-    eventually("deleting the cluster removes its objects", Duration::from_secs(120), async || {
-        for object in generated(&edited_minimal).into_iter().chain([cluster_object]) {
-            if api_for(&client, &discovery, object).get_opt(&object.name).await.unwrap().is_some() {
-                return Err(format!("{} {} still exists", object.kind, object.name));
+    eventually(
+        "deleting the cluster removes its objects",
+        Duration::from_secs(120),
+        async || {
+            for object in generated(&edited_minimal)
+                .into_iter()
+                .chain([cluster_object])
+            {
+                if api_for(&client, &discovery, object)
+                    .get_opt(&object.name)
+                    .await
+                    .unwrap()
+                    .is_some()
+                {
+                    return Err(format!("{} {} still exists", object.kind, object.name));
+                }
             }
-        }
-        Ok(())
-    })
+            Ok(())
+        },
+    )
     .await;
     // The other cluster keeps everything.
     matches_render(&client, &discovery, &edited).await.unwrap();
@@ -283,7 +331,10 @@ async fn a_child_no_longer_rendered_is_marked_then_deleted_once_ready() {
     // a Cell the reconciler applied earlier that the render no longer holds
     // (an older version's) is the same case: one of ours that leaves.
     let live_cluster = cluster(&client, &objects).await;
-    let cell = generated(&objects).into_iter().find(|o| o.kind == "Cell").unwrap();
+    let cell = generated(&objects)
+        .into_iter()
+        .find(|o| o.kind == "Cell")
+        .unwrap();
     let mut stray = cell.value.clone();
     stray["metadata"]["name"] = json!("two-cells-stray-cell");
     stray["spec"]["name"] = json!("stray");
@@ -295,15 +346,21 @@ async fn a_child_no_longer_rendered_is_marked_then_deleted_once_ready() {
     }]);
     let cells: Api<DynamicObject> = api_for(&client, &discovery, cell);
     cells
-        .patch("two-cells-stray-cell", &PatchParams::apply("multigres-operator").force(), &Patch::Apply(&stray))
+        .patch(
+            "two-cells-stray-cell",
+            &PatchParams::apply("multigres-operator").force(),
+            &Patch::Apply(&stray),
+        )
         .await
         .unwrap();
-    eventually("the stray cell is deleted", Duration::from_secs(60), async || {
-        match cells.get_opt("two-cells-stray-cell").await.unwrap() {
+    eventually(
+        "the stray cell is deleted",
+        Duration::from_secs(60),
+        async || match cells.get_opt("two-cells-stray-cell").await.unwrap() {
             Some(_) => Err("still there".to_owned()),
             None => Ok(()),
-        }
-    })
+        },
+    )
     .await;
     // In upstream's order: marked, ready, deleted — the events say so.
     let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(client.clone(), ns);
@@ -313,11 +370,18 @@ async fn a_child_no_longer_rendered_is_marked_then_deleted_once_ready() {
         .unwrap()
         .items
         .into_iter()
-        .filter(|e| e.note.as_deref().unwrap_or_default().contains("stray") || e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("two-cells-stray-cell"))
+        .filter(|e| {
+            e.note.as_deref().unwrap_or_default().contains("stray")
+                || e.regarding.as_ref().and_then(|r| r.name.as_deref())
+                    == Some("two-cells-stray-cell")
+        })
         .filter_map(|e| e.reason)
         .collect();
     for reason in ["PendingDeletion", "ReadyForDeletion", "Deleted"] {
-        assert!(reasons.contains(reason), "no {reason} event about the stray cell: {reasons:?}");
+        assert!(
+            reasons.contains(reason),
+            "no {reason} event about the stray cell: {reasons:?}"
+        );
     }
     // The real cells are untouched.
     matches_render(&client, &discovery, &objects).await.unwrap();
@@ -334,27 +398,47 @@ async fn runtime_mode_writes_status_and_never_a_static_field() {
     // A GitOps tool applies everything, the generated objects included.
     for object in &objects {
         api_for(&client, &discovery, object)
-            .patch(&object.name, &PatchParams::apply("argocd-controller").force(), &Patch::Apply(&object.value))
+            .patch(
+                &object.name,
+                &PatchParams::apply("argocd-controller").force(),
+                &Patch::Apply(&object.value),
+            )
             .await
             .unwrap();
     }
     let operator = Operator::start(&plane.kubeconfig(), "runtime", ns, &[], &[]);
-    eventually("every child and the cluster have a status", Duration::from_secs(60), async || {
-        for object in objects.iter().filter(|o| {
-            matches!(o.kind.as_str(), "MultigresCluster" | "Cell" | "TableGroup" | "Shard")
-        }) {
-            let live = api_for(&client, &discovery, object).get(&object.name).await.unwrap();
-            if live.data.pointer("/status/phase").is_none() {
-                return Err(format!("{} {} has no status.phase", object.kind, object.name));
+    eventually(
+        "every child and the cluster have a status",
+        Duration::from_secs(60),
+        async || {
+            for object in objects.iter().filter(|o| {
+                matches!(
+                    o.kind.as_str(),
+                    "MultigresCluster" | "Cell" | "TableGroup" | "Shard" | "TopoServer"
+                )
+            }) {
+                let live = api_for(&client, &discovery, object)
+                    .get(&object.name)
+                    .await
+                    .unwrap();
+                if live.data.pointer("/status/phase").is_none() {
+                    return Err(format!(
+                        "{} {} has no status.phase",
+                        object.kind, object.name
+                    ));
+                }
             }
-        }
-        Ok(())
-    })
+            Ok(())
+        },
+    )
     .await;
     // Let every controller pass at least once more.
     tokio::time::sleep(Duration::from_secs(2)).await;
     for object in &objects {
-        let live = api_for(&client, &discovery, object).get(&object.name).await.unwrap();
+        let live = api_for(&client, &discovery, object)
+            .get(&object.name)
+            .await
+            .unwrap();
         for entry in live.metadata.managed_fields.unwrap_or_default() {
             if entry.manager.as_deref() == Some("multigres-operator") {
                 assert_eq!(
@@ -374,5 +458,43 @@ async fn runtime_mode_writes_status_and_never_a_static_field() {
             object.name
         );
     }
-    assert_eq!(operator.sample(r#"multigres_operator_api_requests_total{verb="DELETE"}"#), 0.0);
+    assert_eq!(
+        operator.sample(r#"multigres_operator_api_requests_total{verb="DELETE"}"#),
+        0.0
+    );
+
+    // Argo CD's health checks (docs/argocd/) read exactly what was written.
+    let mut live = Vec::new();
+    for object in objects.iter().filter(|o| {
+        matches!(
+            o.kind.as_str(),
+            "MultigresCluster" | "Cell" | "TableGroup" | "Shard" | "TopoServer"
+        )
+    }) {
+        let served = api_for(&client, &discovery, object)
+            .get(&object.name)
+            .await
+            .unwrap();
+        live.push((object.kind.clone(), serde_json::to_value(served).unwrap()));
+    }
+    let lua = argocd_health::argo_lua();
+    for (kind, value) in &live {
+        let check = argocd_health::compile(&lua, kind);
+        let health = argocd_health::assess(&lua, &check, value)
+            .unwrap_or_else(|e| panic!("{kind}: the health script fails on the live status: {e}"));
+        // No pod runs here (no kubelet in this namespace): every kind is on
+        // its way, none is broken, and the script says why.
+        let phase = value.pointer("/status/phase").and_then(Value::as_str);
+        let expected = match phase {
+            Some("Healthy") => "Healthy",
+            Some("Degraded") => "Degraded",
+            _ => "Progressing",
+        };
+        assert_eq!(
+            health.status, expected,
+            "{kind} with phase {phase:?}: {}",
+            health.message
+        );
+        assert!(!health.message.is_empty(), "{kind}: no message");
+    }
 }

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::Parent;
 use super::diagnostics::{self as codes, Severity};
 use super::expand::Generated;
 use super::load::ObjectSource;
@@ -15,7 +16,6 @@ use super::provenance::Source;
 use super::resolve::ClusterResolved;
 use super::size;
 use super::validate::Finding;
-use super::Parent;
 use crate::api::cluster::MultigresClusterSpec;
 use crate::api::{Cell, Kind, Shard, TopoServer};
 use crate::images::{Component, ImageSet};
@@ -241,7 +241,15 @@ pub fn build(
             }
             Kind::Shard => {
                 let shard = typed::<Shard>(child);
-                shard_objects(ctx, child, &shard, preview_runtime, budget, &mut out, &parent);
+                shard_objects(
+                    ctx,
+                    child,
+                    &shard,
+                    preview_runtime,
+                    budget,
+                    &mut out,
+                    &parent,
+                );
             }
             _ => {}
         }

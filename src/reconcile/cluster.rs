@@ -40,20 +40,35 @@ pub async fn reconcile(cluster: Arc<MultigresCluster>, ctx: Arc<Context>) -> Res
             Ok(outcome) => {
                 requeue = outcome.requeue;
                 for key in &outcome.marked {
-                    let note = format!("{key} is no longer in the spec; waiting for it to be ready for deletion");
-                    ctx.event(CONTROLLER, cluster.as_ref(), false, "PendingDeletion", note).await;
+                    let note = format!(
+                        "{key} is no longer in the spec; waiting for it to be ready for deletion"
+                    );
+                    ctx.event(CONTROLLER, cluster.as_ref(), false, "PendingDeletion", note)
+                        .await;
                 }
                 for key in &outcome.deleted {
-                    ctx.event(CONTROLLER, cluster.as_ref(), false, "Deleted", format!("deleted {key}"))
-                        .await;
+                    ctx.event(
+                        CONTROLLER,
+                        cluster.as_ref(),
+                        false,
+                        "Deleted",
+                        format!("deleted {key}"),
+                    )
+                    .await;
                 }
                 if outcome.writes > 0 {
                     tracing::info!(writes = outcome.writes, "applied the render");
                 }
             }
             Err(e @ Error::Compile(_)) => {
-                ctx.event(CONTROLLER, cluster.as_ref(), true, "FailedApply", e.to_string())
-                    .await;
+                ctx.event(
+                    CONTROLLER,
+                    cluster.as_ref(),
+                    true,
+                    "FailedApply",
+                    e.to_string(),
+                )
+                .await;
                 return Err(e);
             }
             Err(e) => return Err(e),
@@ -64,10 +79,17 @@ pub async fn reconcile(cluster: Arc<MultigresCluster>, ctx: Arc<Context>) -> Res
     Ok(requeue.map_or_else(Action::await_change, Action::requeue))
 }
 
-async fn write_status(ctx: &Context, cluster: &MultigresCluster, namespace: &str) -> Result<(), Error> {
+async fn write_status(
+    ctx: &Context,
+    cluster: &MultigresCluster,
+    namespace: &str,
+) -> Result<(), Error> {
     let name = cluster.name_any();
     let of_cluster = |labels: Option<&std::collections::BTreeMap<String, String>>| {
-        labels.and_then(|l| l.get(labels::CLUSTER)).map(String::as_str) == Some(name.as_str())
+        labels
+            .and_then(|l| l.get(labels::CLUSTER))
+            .map(String::as_str)
+            == Some(name.as_str())
     };
     let in_cluster = |meta: &kube::core::ObjectMeta| {
         meta.namespace.as_deref() == Some(namespace) && of_cluster(meta.labels.as_ref())
@@ -166,7 +188,11 @@ async fn add_finalizer(ctx: &Context, cluster: &MultigresCluster) -> Result<(), 
         "resourceVersion": cluster.resource_version(),
     }});
     api(ctx, cluster)
-        .patch(&cluster.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .patch(
+            &cluster.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
         .await?;
     Ok(())
 }
@@ -181,7 +207,9 @@ async fn clean_up(ctx: &Context, cluster: &MultigresCluster) -> Result<(), Error
     let selector = format!("{}={}", labels::CLUSTER, cluster.name_any());
     let params = ListParams::default().labels(&selector);
     let cells: Api<Cell> = Api::namespaced(ctx.client.clone(), &namespace);
-    cells.delete_collection(&DeleteParams::background(), &params).await?;
+    cells
+        .delete_collection(&DeleteParams::background(), &params)
+        .await?;
     let table_groups: Api<TableGroup> = Api::namespaced(ctx.client.clone(), &namespace);
     table_groups
         .delete_collection(&DeleteParams::background(), &params)
@@ -196,7 +224,11 @@ async fn clean_up(ctx: &Context, cluster: &MultigresCluster) -> Result<(), Error
         "resourceVersion": cluster.resource_version(),
     }});
     api(ctx, cluster)
-        .patch(&cluster.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .patch(
+            &cluster.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
         .await?;
     ctx.event(
         CONTROLLER,
@@ -223,7 +255,11 @@ pub fn clusters_using_template(
     let Some(kind) = TemplateKind::from_kind(kind) else {
         return Vec::new();
     };
-    let all: Vec<MultigresCluster> = clusters.state().iter().map(|c| c.as_ref().clone()).collect();
+    let all: Vec<MultigresCluster> = clusters
+        .state()
+        .iter()
+        .map(|c| c.as_ref().clone())
+        .collect();
     status::clusters_using_template(&all, kind, namespace.unwrap_or_default(), name)
         .into_iter()
         .map(ObjectRef::from_obj)

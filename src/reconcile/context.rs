@@ -133,18 +133,24 @@ impl Context {
     /// Writes `status` with server-side apply (upstream: force, field
     /// manager `multigres-operator`), unless it equals the live status: a
     /// no-op reconcile writes nothing.
-    pub async fn write_status<K, S>(&self, object: &K, live: Option<&S>, status: &S) -> Result<bool, Error>
+    pub async fn write_status<K, S>(
+        &self,
+        object: &K,
+        live: Option<&S>,
+        status: &S,
+    ) -> Result<bool, Error>
     where
         K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
             + Clone
             + serde::de::DeserializeOwned
             + std::fmt::Debug,
-        S: Serialize + PartialEq,
+        S: Serialize,
     {
-        if live == Some(status) {
+        if !super::status::status_changed(live, status) {
             return Ok(false);
         }
-        let api: Api<K> = Api::namespaced(self.client.clone(), &object.namespace().unwrap_or_default());
+        let api: Api<K> =
+            Api::namespaced(self.client.clone(), &object.namespace().unwrap_or_default());
         let patch = json!({
             "apiVersion": K::api_version(&()),
             "kind": K::kind(&()),

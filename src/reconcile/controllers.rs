@@ -76,9 +76,12 @@ where
 {
     let namespace = object.namespace().unwrap_or_default();
     let name = object.name_any();
-    let span = tracing::info_span!("reconcile", controller, object = %format!("{namespace}/{name}"));
+    let span =
+        tracing::info_span!("reconcile", controller, object = %format!("{namespace}/{name}"));
     let started = Instant::now();
-    let result = reconcile(object, ctx.clone()).instrument(span.clone()).await;
+    let result = reconcile(object, ctx.clone())
+        .instrument(span.clone())
+        .await;
     ctx.metrics
         .reconcile_seconds
         .get_or_create(&ControllerLabels { controller })
@@ -144,7 +147,11 @@ pub fn controllers(
         }
     };
     let cluster_controller = {
-        let (t1, t2, t3) = (template_clusters.clone(), template_clusters.clone(), template_clusters);
+        let (t1, t2, t3) = (
+            template_clusters.clone(),
+            template_clusters.clone(),
+            template_clusters,
+        );
         let shards = stores.shards.clone();
         Controller::for_shared_stream(informers.clusters.subscribe(), stores.clusters.clone())
             .with_config(config.clone())
@@ -158,23 +165,37 @@ pub fn controllers(
                 t3(crate::api::Kind::ShardTemplate, t.name_any(), t.namespace())
             })
             .watches_shared_stream(informers.config_map_names.subscribe(), move |cm| {
-                objects::shards_naming_config_map(&shards, cm.namespace().as_deref(), &cm.name_any())
-                    .into_iter()
-                    .filter_map(|shard| cluster_of(shard.as_ref()))
-                    .collect::<Vec<_>>()
+                objects::shards_naming_config_map(
+                    &shards,
+                    cm.namespace().as_deref(),
+                    &cm.name_any(),
+                )
+                .into_iter()
+                .filter_map(|shard| cluster_of(shard.as_ref()))
+                .collect::<Vec<_>>()
             })
             .watches_shared_stream(informers.cells.subscribe(), |o| cluster_of(o.as_ref()))
-            .watches_shared_stream(informers.table_groups.subscribe(), |o| cluster_of(o.as_ref()))
-            .watches_shared_stream(informers.topo_servers.subscribe(), |o| cluster_of(o.as_ref()))
+            .watches_shared_stream(informers.table_groups.subscribe(), |o| {
+                cluster_of(o.as_ref())
+            })
+            .watches_shared_stream(informers.topo_servers.subscribe(), |o| {
+                cluster_of(o.as_ref())
+            })
             .watches_shared_stream(informers.shards.subscribe(), |o| cluster_of(o.as_ref()))
-            .watches_shared_stream(informers.deployments.subscribe(), |o| cluster_of(o.as_ref()))
-            .watches_shared_stream(informers.stateful_sets.subscribe(), |o| cluster_of(o.as_ref()))
+            .watches_shared_stream(informers.deployments.subscribe(), |o| {
+                cluster_of(o.as_ref())
+            })
+            .watches_shared_stream(informers.stateful_sets.subscribe(), |o| {
+                cluster_of(o.as_ref())
+            })
             .watches_shared_stream(informers.services.subscribe(), |o| cluster_of(o.as_ref()))
             .watches_shared_stream(informers.disruption_budgets.subscribe(), |o| {
                 cluster_of(o.as_ref())
             })
             .watches_shared_stream(informers.claims.subscribe(), |o| cluster_of(o.as_ref()))
-            .watches_shared_stream(informers.config_maps.subscribe(), |o| cluster_of(o.as_ref()))
+            .watches_shared_stream(informers.config_maps.subscribe(), |o| {
+                cluster_of(o.as_ref())
+            })
             .graceful_shutdown_on(shutdown.clone())
             .run(
                 |o, ctx| observed(ctx, "multigrescluster", o, cluster::reconcile),
@@ -186,22 +207,25 @@ pub fn controllers(
     // TableGroup: its Shards.
     let table_group_controller = {
         let table_groups = stores.table_groups.clone();
-        Controller::for_shared_stream(informers.table_groups.subscribe(), stores.table_groups.clone())
-            .with_config(config.clone())
-            .watches_shared_stream(informers.shards.subscribe(), move |shard| {
-                matching(
-                    &table_groups,
-                    shard.namespace().as_deref(),
-                    shard.labels(),
-                    &[labels::CLUSTER, labels::DATABASE, labels::TABLE_GROUP],
-                )
-            })
-            .graceful_shutdown_on(shutdown.clone())
-            .run(
-                |o, ctx| observed(ctx, "tablegroup", o, objects::reconcile_table_group),
-                retry_later,
-                ctx.clone(),
+        Controller::for_shared_stream(
+            informers.table_groups.subscribe(),
+            stores.table_groups.clone(),
+        )
+        .with_config(config.clone())
+        .watches_shared_stream(informers.shards.subscribe(), move |shard| {
+            matching(
+                &table_groups,
+                shard.namespace().as_deref(),
+                shard.labels(),
+                &[labels::CLUSTER, labels::DATABASE, labels::TABLE_GROUP],
             )
+        })
+        .graceful_shutdown_on(shutdown.clone())
+        .run(
+            |o, ctx| observed(ctx, "tablegroup", o, objects::reconcile_table_group),
+            retry_later,
+            ctx.clone(),
+        )
     };
 
     // Cell: its gateway Deployment and its local TopoServer.
@@ -210,10 +234,20 @@ pub fn controllers(
         Controller::for_shared_stream(informers.cells.subscribe(), stores.cells.clone())
             .with_config(config.clone())
             .watches_shared_stream(informers.deployments.subscribe(), move |d| {
-                matching(&cells_a, d.namespace().as_deref(), d.labels(), &[labels::CLUSTER, labels::CELL])
+                matching(
+                    &cells_a,
+                    d.namespace().as_deref(),
+                    d.labels(),
+                    &[labels::CLUSTER, labels::CELL],
+                )
             })
             .watches_shared_stream(informers.topo_servers.subscribe(), move |t| {
-                matching(&cells_b, t.namespace().as_deref(), t.labels(), &[labels::CLUSTER, labels::CELL])
+                matching(
+                    &cells_b,
+                    t.namespace().as_deref(),
+                    t.labels(),
+                    &[labels::CLUSTER, labels::CELL],
+                )
             })
             .graceful_shutdown_on(shutdown.clone())
             .run(
@@ -246,8 +280,17 @@ pub fn controllers(
     // Shard: its pods, its multiorch Deployments, and the ConfigMap its
     // postgresConfigRef names (upstream: every event reconciles).
     let shard_controller = {
-        let (a, b, c) = (stores.shards.clone(), stores.shards.clone(), stores.shards.clone());
-        let keys = [labels::CLUSTER, labels::DATABASE, labels::TABLE_GROUP, labels::SHARD];
+        let (a, b, c) = (
+            stores.shards.clone(),
+            stores.shards.clone(),
+            stores.shards.clone(),
+        );
+        let keys = [
+            labels::CLUSTER,
+            labels::DATABASE,
+            labels::TABLE_GROUP,
+            labels::SHARD,
+        ];
         Controller::for_shared_stream(informers.shards.subscribe(), stores.shards.clone())
             .with_config(config)
             .watches_shared_stream(informers.pods.subscribe(), move |p| {

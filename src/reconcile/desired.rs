@@ -48,7 +48,12 @@ pub fn desired(live: &LiveInputs<'_>, images: &ImageSet) -> Result<Vec<Desired>,
 
 /// How diagnostics name a live object: `MultigresCluster/ns/name`.
 pub fn input_name(object: &Value) -> String {
-    let text = |pointer: &str| object.pointer(pointer).and_then(Value::as_str).unwrap_or("?");
+    let text = |pointer: &str| {
+        object
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+    };
     format!(
         "{}/{}/{}",
         text("/kind"),

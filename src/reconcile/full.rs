@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams};
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams,
+};
 use kube::{Resource, ResourceExt};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -123,7 +125,12 @@ pub async fn reconcile(ctx: &Context, cluster: &MultigresCluster) -> Result<Outc
 }
 
 /// Server-side apply of one object; returns it as the server stored it.
-async fn apply(ctx: &Context, namespace: &str, key: &ObjectKey, value: &Value) -> Result<Value, Error> {
+async fn apply(
+    ctx: &Context,
+    namespace: &str,
+    key: &ObjectKey,
+    value: &Value,
+) -> Result<Value, Error> {
     let api = api_for(ctx, namespace, key);
     let applied = api
         .patch(
@@ -153,7 +160,10 @@ fn api_for(ctx: &Context, namespace: &str, key: &ObjectKey) -> Api<DynamicObject
 
 /// The templates of the cluster's namespace, as JSON.
 fn templates_of(ctx: &Context, namespace: &str) -> Vec<Value> {
-    fn of<K: Resource + Serialize>(store: &kube::runtime::reflector::Store<K>, namespace: &str) -> Vec<Value>
+    fn of<K: Resource + Serialize>(
+        store: &kube::runtime::reflector::Store<K>,
+        namespace: &str,
+    ) -> Vec<Value>
     where
         K: Clone,
         K::DynamicType: Eq + std::hash::Hash + Clone,
@@ -231,7 +241,11 @@ fn owned_objects(ctx: &Context, namespace: &str, cluster: &str) -> BTreeMap<Obje
         for object in store.state() {
             let meta = object.meta();
             let ours = meta.namespace.as_deref() == Some(namespace)
-                && meta.labels.as_ref().and_then(|l| l.get(labels::CLUSTER)).map(String::as_str)
+                && meta
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(labels::CLUSTER))
+                    .map(String::as_str)
                     == Some(cluster)
                 && meta.managed_fields.iter().flatten().any(|m| {
                     m.manager.as_deref() == Some(FIELD_MANAGER)

@@ -69,9 +69,7 @@ impl Elector {
             spec.lease_duration_seconds
                 .unwrap_or(LEASE_DURATION.as_secs() as i32),
         );
-        let expired = renewed.is_none_or(|t| {
-            now.duration_since(t).as_secs() >= duration
-        });
+        let expired = renewed.is_none_or(|t| now.duration_since(t).as_secs() >= duration);
         let transitions = spec.lease_transitions.unwrap_or(0);
         let new_spec = if holder == self.identity {
             let acquired = spec.acquire_time.map_or(now, |t| t.0);
@@ -82,7 +80,11 @@ impl Elector {
             return Ok(Attempt::HeldByOther(holder));
         };
         lease.spec = Some(new_spec);
-        match self.api.replace(LEASE_NAME, &PostParams::default(), &lease).await {
+        match self
+            .api
+            .replace(LEASE_NAME, &PostParams::default(), &lease)
+            .await
+        {
             Ok(_) => Ok(Attempt::Held),
             // Someone else wrote it since we read it.
             Err(Error::Api(status)) if status.code == 409 => Ok(Attempt::HeldByOther(holder)),

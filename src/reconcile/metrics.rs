@@ -133,7 +133,11 @@ impl Metrics {
             cluster_info.clone(),
         );
         let cluster_cells = Family::<ClusterLabels, IntGauge>::default();
-        registry.register("cluster_cells_total", "Cells of a cluster", cluster_cells.clone());
+        registry.register(
+            "cluster_cells_total",
+            "Cells of a cluster",
+            cluster_cells.clone(),
+        );
         let cluster_shards = Family::<ClusterLabels, IntGauge>::default();
         registry.register(
             "cluster_shards_total",
@@ -196,7 +200,13 @@ impl Metrics {
 
     /// Keeps one `cluster_info` series per cluster: the one of its phase.
     pub fn set_cluster_phase(&self, namespace: &str, name: &str, phase: Option<&str>) {
-        for old in ["Initializing", "Progressing", "Healthy", "Degraded", "Unknown"] {
+        for old in [
+            "Initializing",
+            "Progressing",
+            "Healthy",
+            "Degraded",
+            "Unknown",
+        ] {
             if Some(old) != phase {
                 self.cluster_info.remove(&ClusterInfoLabels {
                     name: name.into(),
@@ -228,11 +238,15 @@ mod tests {
         metrics.set_cluster_phase("ns", "c", Some("Healthy"));
         metrics
             .api_requests
-            .get_or_create(&VerbLabels { verb: "PATCH".into() })
+            .get_or_create(&VerbLabels {
+                verb: "PATCH".into(),
+            })
             .inc();
         let text = metrics.encode();
         assert!(
-            text.contains(r#"multigres_operator_cluster_info{name="c",namespace="ns",phase="Healthy"} 1"#),
+            text.contains(
+                r#"multigres_operator_cluster_info{name="c",namespace="ns",phase="Healthy"} 1"#
+            ),
             "{text}"
         );
         assert!(!text.contains(r#"phase="Progressing""#), "{text}");

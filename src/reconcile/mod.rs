@@ -20,7 +20,11 @@ pub mod status;
 #[cfg(feature = "operator")]
 pub mod caches;
 #[cfg(feature = "operator")]
+mod cluster;
+#[cfg(feature = "operator")]
 pub mod context;
+#[cfg(feature = "operator")]
+mod controllers;
 #[cfg(feature = "operator")]
 pub mod full;
 #[cfg(feature = "operator")]
@@ -28,15 +32,11 @@ pub mod leader;
 #[cfg(feature = "operator")]
 pub mod metrics;
 #[cfg(feature = "operator")]
-pub mod serve;
-#[cfg(feature = "operator")]
-mod cluster;
-#[cfg(feature = "operator")]
-mod controllers;
-#[cfg(feature = "operator")]
 mod objects;
 #[cfg(feature = "operator")]
 pub mod run;
+#[cfg(feature = "operator")]
+pub mod serve;
 
 #[cfg(feature = "operator")]
 pub use context::Mode;

@@ -77,10 +77,18 @@ fn same_namespace(object: &impl Resource) -> impl Fn(&kube::core::ObjectMeta) ->
 // ---------------------------------------------------------------- TableGroup
 
 const TABLE_GROUP_CONTROLLER: &str = "tablegroup-controller";
-const SHARD_KEYS: [&str; 4] = [labels::CLUSTER, labels::DATABASE, labels::TABLE_GROUP, labels::SHARD];
+const SHARD_KEYS: [&str; 4] = [
+    labels::CLUSTER,
+    labels::DATABASE,
+    labels::TABLE_GROUP,
+    labels::SHARD,
+];
 const TABLE_GROUP_KEYS: [&str; 3] = [labels::CLUSTER, labels::DATABASE, labels::TABLE_GROUP];
 
-pub async fn reconcile_table_group(tg: Arc<TableGroup>, ctx: Arc<Context>) -> Result<Action, Error> {
+pub async fn reconcile_table_group(
+    tg: Arc<TableGroup>,
+    ctx: Arc<Context>,
+) -> Result<Action, Error> {
     if tg.meta().deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
@@ -94,8 +102,12 @@ pub async fn reconcile_table_group(tg: Arc<TableGroup>, ctx: Arc<Context>) -> Re
         let api: Api<Shard> = Api::namespaced(ctx.client.clone(), &namespace);
         for shard in shards.iter().filter(|s| !pending_deletion(*s)) {
             let patch = json!({"metadata": {"annotations": {PENDING_DELETION: "true"}}});
-            api.patch(&shard.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
-                .await?;
+            api.patch(
+                &shard.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(&patch),
+            )
+            .await?;
             ctx.event(
                 TABLE_GROUP_CONTROLLER,
                 shard,
@@ -107,7 +119,10 @@ pub async fn reconcile_table_group(tg: Arc<TableGroup>, ctx: Arc<Context>) -> Re
         }
         match status::table_group_ready_for_deletion(&tg, &shards, &now()) {
             Some(planned) => {
-                if ctx.write_status(tg.as_ref(), tg.status.as_ref(), &planned.status).await? {
+                if ctx
+                    .write_status(tg.as_ref(), tg.status.as_ref(), &planned.status)
+                    .await?
+                {
                     publish(&ctx, TABLE_GROUP_CONTROLLER, tg.as_ref(), planned.events).await;
                 }
                 return Ok(Action::await_change());
@@ -124,7 +139,10 @@ pub async fn reconcile_table_group(tg: Arc<TableGroup>, ctx: Arc<Context>) -> Re
         &now(),
     );
     let healthy = planned.status.phase == Some(Phase::Healthy);
-    if ctx.write_status(tg.as_ref(), tg.status.as_ref(), &planned.status).await? {
+    if ctx
+        .write_status(tg.as_ref(), tg.status.as_ref(), &planned.status)
+        .await?
+    {
         publish(&ctx, TABLE_GROUP_CONTROLLER, tg.as_ref(), planned.events).await;
     }
     Ok(if healthy {
@@ -151,17 +169,23 @@ pub async fn reconcile_cell(cell: Arc<Cell>, ctx: Arc<Context>) -> Result<Action
     .next();
     if pending_deletion(cell.as_ref()) {
         // Upstream: delete the Cell's own local TopoServer first, and wait.
-        if let Some(topo) = local_topo.as_ref().filter(|t| owned_by(t.meta(), cell.as_ref())) {
+        if let Some(topo) = local_topo
+            .as_ref()
+            .filter(|t| owned_by(t.meta(), cell.as_ref()))
+        {
             if topo.meta().deletion_timestamp.is_none() {
                 let api: Api<TopoServer> = Api::namespaced(ctx.client.clone(), &namespace);
-                api.delete(&topo.name_any(), &DeleteParams::background()).await?;
+                api.delete(&topo.name_any(), &DeleteParams::background())
+                    .await?;
             }
         }
         let exists = local_topo
             .as_ref()
             .is_some_and(|t| owned_by(t.meta(), cell.as_ref()));
         if let Some(planned) = status::cell::cell_ready_for_deletion(&cell, exists, &now())
-            && ctx.write_status(cell.as_ref(), cell.status.as_ref(), &planned.status).await?
+            && ctx
+                .write_status(cell.as_ref(), cell.status.as_ref(), &planned.status)
+                .await?
         {
             publish(&ctx, CELL_CONTROLLER, cell.as_ref(), planned.events).await;
         }
@@ -174,13 +198,21 @@ pub async fn reconcile_cell(cell: Arc<Cell>, ctx: Arc<Context>) -> Result<Action
     let gateway: Option<Deployment> = owned(&ctx.stores.deployments, |meta| {
         same_namespace(cell.as_ref())(meta)
             && same_labels(cell.meta(), meta, &cell_keys)
-            && meta.labels.as_ref().and_then(|l| l.get(labels::COMPONENT)).map(String::as_str)
+            && meta
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(labels::COMPONENT))
+                .map(String::as_str)
                 == Some("multigateway")
     })
     .into_iter()
     .next();
     let gateway_pods = gateway.as_ref().map_or_else(Vec::new, |d| {
-        pods_selected(&ctx.stores.pods, &namespace, d.spec.as_ref().map(|s| &s.selector))
+        pods_selected(
+            &ctx.stores.pods,
+            &namespace,
+            d.spec.as_ref().map(|s| &s.selector),
+        )
     });
     let planned = status::cell_status(
         &status::CellObserved {
@@ -209,7 +241,10 @@ pub async fn reconcile_cell(cell: Arc<Cell>, ctx: Arc<Context>) -> Result<Action
             .set(i64::from(value));
     }
     let healthy = planned.status.phase == Some(Phase::Healthy);
-    if ctx.write_status(cell.as_ref(), cell.status.as_ref(), &planned.status).await? {
+    if ctx
+        .write_status(cell.as_ref(), cell.status.as_ref(), &planned.status)
+        .await?
+    {
         publish(&ctx, CELL_CONTROLLER, cell.as_ref(), planned.events).await;
     }
     Ok(if healthy {
@@ -223,7 +258,10 @@ pub async fn reconcile_cell(cell: Arc<Cell>, ctx: Arc<Context>) -> Result<Action
 
 const TOPO_CONTROLLER: &str = "toposerver-controller";
 
-pub async fn reconcile_topo_server(topo: Arc<TopoServer>, ctx: Arc<Context>) -> Result<Action, Error> {
+pub async fn reconcile_topo_server(
+    topo: Arc<TopoServer>,
+    ctx: Arc<Context>,
+) -> Result<Action, Error> {
     if topo.meta().deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
@@ -233,7 +271,11 @@ pub async fn reconcile_topo_server(topo: Arc<TopoServer>, ctx: Arc<Context>) -> 
         .stateful_sets
         .get(&ObjectRef::new(&topo.name_any()).within(&namespace));
     let pods = stateful_set.as_ref().map_or_else(Vec::new, |s| {
-        pods_selected(&ctx.stores.pods, &namespace, s.spec.as_ref().map(|s| &s.selector))
+        pods_selected(
+            &ctx.stores.pods,
+            &namespace,
+            s.spec.as_ref().map(|s| &s.selector),
+        )
     });
     let Some(planned) = status::topo_server_status(
         &status::TopoServerObserved {
@@ -266,7 +308,10 @@ pub async fn reconcile_topo_server(topo: Arc<TopoServer>, ctx: Arc<Context>) -> 
             .set(i64::from(value));
     }
     let healthy = planned.status.phase == Some(Phase::Healthy);
-    if ctx.write_status(topo.as_ref(), topo.status.as_ref(), &planned.status).await? {
+    if ctx
+        .write_status(topo.as_ref(), topo.status.as_ref(), &planned.status)
+        .await?
+    {
         publish(&ctx, TOPO_CONTROLLER, topo.as_ref(), planned.events).await;
     }
     Ok(if healthy {
@@ -297,7 +342,10 @@ pub async fn reconcile_shard(shard: Arc<Shard>, ctx: Arc<Context>) -> Result<Act
     };
     let pool_pods: Vec<Pod> = owned(&ctx.stores.pods, |meta| {
         of_shard(meta)
-            && meta.labels.as_ref().is_some_and(|l| l.contains_key(labels::POOL))
+            && meta
+                .labels
+                .as_ref()
+                .is_some_and(|l| l.contains_key(labels::POOL))
     });
     let multiorch: Vec<Deployment> = owned(&ctx.stores.deployments, |meta| {
         of_shard(meta) && component(meta) == "multiorch"
@@ -319,13 +367,19 @@ pub async fn reconcile_shard(shard: Arc<Shard>, ctx: Arc<Context>) -> Result<Act
         // Pool pods are the runtime objects of a later controller (it
         // drains them): with none left the shard is ready to go.
         if let Some(ready) = status::shard_ready_for_deletion(&shard, &now())
-            && ctx.write_status(shard.as_ref(), shard.status.as_ref(), &ready.status).await?
+            && ctx
+                .write_status(shard.as_ref(), shard.status.as_ref(), &ready.status)
+                .await?
         {
             publish(&ctx, SHARD_CONTROLLER, shard.as_ref(), ready.events).await;
         }
         return Ok(Action::await_change());
     }
-    let cluster = shard.labels().get(labels::CLUSTER).cloned().unwrap_or_default();
+    let cluster = shard
+        .labels()
+        .get(labels::CLUSTER)
+        .cloned()
+        .unwrap_or_default();
     for (pool_name, pool) in &shard.spec.pools {
         let desired = pool.replicas_per_cell.unwrap_or(1) * pool.cells.len() as i32;
         let ready = pool_pods
@@ -348,7 +402,10 @@ pub async fn reconcile_shard(shard: Arc<Shard>, ctx: Arc<Context>) -> Result<Act
         }
     }
     let healthy = planned.status.phase == Some(Phase::Healthy);
-    if ctx.write_status(shard.as_ref(), shard.status.as_ref(), &planned.status).await? {
+    if ctx
+        .write_status(shard.as_ref(), shard.status.as_ref(), &planned.status)
+        .await?
+    {
         publish(&ctx, SHARD_CONTROLLER, shard.as_ref(), planned.events).await;
     }
     Ok(if healthy {

@@ -110,9 +110,9 @@ impl Live {
             .pointer("/status/conditions")
             .and_then(Value::as_array)
             .is_some_and(|conditions| {
-                conditions.iter().any(|c| {
-                    c["type"] == "ReadyForDeletion" && c["status"] == "True"
-                })
+                conditions
+                    .iter()
+                    .any(|c| c["type"] == "ReadyForDeletion" && c["status"] == "True")
             });
         Self {
             key: Some(ObjectKey::of(value)),
@@ -212,8 +212,9 @@ pub fn full(observed: &Observed<'_>) -> Plan {
             Parent::Child { kind, name } => (kind.name(), name.as_str(), uid_of_child(*kind, name)),
         };
         let Some(owner_uid) = owner_uid else {
-            plan.waiting
-                .push(format!("{key} waits for its owner {owner_kind} {owner_name}"));
+            plan.waiting.push(format!(
+                "{key} waits for its owner {owner_kind} {owner_name}"
+            ));
             continue;
         };
         let mut value = desired.value.clone();
@@ -248,7 +249,11 @@ pub fn full(observed: &Observed<'_>) -> Plan {
         }
         // Its owner leaves too: garbage collection removes it after the
         // owner, in the owner's order.
-        if live.owners.iter().any(|o| leaving_uids.contains(o.as_str())) {
+        if live
+            .owners
+            .iter()
+            .any(|o| leaving_uids.contains(o.as_str()))
+        {
             continue;
         }
         let handshake = matches!(
@@ -258,13 +263,15 @@ pub fn full(observed: &Observed<'_>) -> Plan {
         if !handshake || live.ready_for_deletion {
             plan.actions.push(Action::Delete((*key).clone()));
         } else if live.pending_deletion {
-            plan.waiting
-                .push(format!("{key} is pending deletion, not yet ReadyForDeletion"));
+            plan.waiting.push(format!(
+                "{key} is pending deletion, not yet ReadyForDeletion"
+            ));
         } else {
             plan.actions
                 .push(Action::MarkPendingDeletion((*key).clone()));
-            plan.waiting
-                .push(format!("{key} is pending deletion, not yet ReadyForDeletion"));
+            plan.waiting.push(format!(
+                "{key} is pending deletion, not yet ReadyForDeletion"
+            ));
         }
     }
     plan
@@ -298,7 +305,11 @@ mod tests {
         (ObjectKey::of(&value), Live::of(&value))
     }
 
-    fn plan(desired: &[Desired], live: &[(ObjectKey, Live)], applied: &HashMap<ObjectKey, Applied>) -> Plan {
+    fn plan(
+        desired: &[Desired],
+        live: &[(ObjectKey, Live)],
+        applied: &HashMap<ObjectKey, Applied>,
+    ) -> Plan {
         let live: BTreeMap<_, _> = live.iter().cloned().collect();
         full(&Observed {
             cluster_name: "c",
@@ -384,17 +395,26 @@ mod tests {
                 version: live_cell.1.version.clone(),
             },
         );
-        assert_eq!(plan(&[cell()], &[live_cell.clone()], &applied), Plan::default());
+        assert_eq!(
+            plan(&[cell()], &[live_cell.clone()], &applied),
+            Plan::default()
+        );
 
         // Someone else changed it (its generation moved): applied again.
         let mut moved = live_cell.clone();
         moved.1.version = "g2".into();
-        assert_eq!(applied_keys(&plan(&[cell()], &[moved], &applied)), ["Cell c-zone-a"]);
+        assert_eq!(
+            applied_keys(&plan(&[cell()], &[moved], &applied)),
+            ["Cell c-zone-a"]
+        );
 
         // The render changed: applied again.
         let mut edited = cell();
         edited.value["spec"]["x"] = json!(2);
-        assert_eq!(applied_keys(&plan(&[edited], &[live_cell], &applied)), ["Cell c-zone-a"]);
+        assert_eq!(
+            applied_keys(&plan(&[edited], &[live_cell], &applied)),
+            ["Cell c-zone-a"]
+        );
     }
 
     #[test]
@@ -405,17 +425,29 @@ mod tests {
             "uid-gw",
             &["uid-b"],
         );
-        let marked = plan(&[], &[(key.clone(), cell_live.clone()), gateway_live.clone()], &HashMap::new());
+        let marked = plan(
+            &[],
+            &[(key.clone(), cell_live.clone()), gateway_live.clone()],
+            &HashMap::new(),
+        );
         // The gateway is left to garbage collection, after its Cell.
         assert_eq!(marked.actions, [Action::MarkPendingDeletion(key.clone())]);
 
         cell_live.pending_deletion = true;
-        let waiting = plan(&[], &[(key.clone(), cell_live.clone()), gateway_live.clone()], &HashMap::new());
+        let waiting = plan(
+            &[],
+            &[(key.clone(), cell_live.clone()), gateway_live.clone()],
+            &HashMap::new(),
+        );
         assert!(waiting.actions.is_empty());
         assert_eq!(waiting.waiting.len(), 1);
 
         cell_live.ready_for_deletion = true;
-        let deleting = plan(&[], &[(key.clone(), cell_live), gateway_live], &HashMap::new());
+        let deleting = plan(
+            &[],
+            &[(key.clone(), cell_live), gateway_live],
+            &HashMap::new(),
+        );
         assert_eq!(deleting.actions, [Action::Delete(key)]);
     }
 

@@ -12,10 +12,10 @@ use tokio::sync::watch;
 
 use super::caches::Informers;
 use super::context::{Context, Mode};
+use super::controllers;
 use super::leader::{self, Attempt, Elector};
 use super::metrics::{Metrics, VerbLabels};
 use super::serve::{self, Health};
-use super::controllers;
 use crate::images::{Component, ImageSet};
 
 /// Everything `multigres reconcile` is told.
@@ -42,9 +42,16 @@ pub fn images_from_env(get: impl Fn(&str) -> Option<String>) -> Result<ImageSet,
     let mut images = ImageSet::default();
     for component in Component::ALL {
         let variable = format!("MULTIGRES_IMAGE_{}", env_suffix(component));
-        if let Some(value) = get(&variable).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
+        if let Some(value) = get(&variable)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+        {
             images
-                .apply_entry(&variable, &format!("{}={value}", component.key()), &variable)
+                .apply_entry(
+                    &variable,
+                    &format!("{}={value}", component.key()),
+                    &variable,
+                )
                 .map_err(|e| e.to_string())?;
         }
     }
@@ -89,13 +96,21 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         let listener = serve::bind(address)
             .await
             .map_err(|e| format!("cannot listen on {address} for the probes: {e}"))?;
-        servers.push(tokio::spawn(serve::serve(listener, serve::probes(health.clone()), stop.clone())));
+        servers.push(tokio::spawn(serve::serve(
+            listener,
+            serve::probes(health.clone()),
+            stop.clone(),
+        )));
     }
     if let Some(address) = settings.metrics_address {
         let listener = serve::bind(address)
             .await
             .map_err(|e| format!("cannot listen on {address} for metrics: {e}"))?;
-        servers.push(tokio::spawn(serve::serve(listener, serve::metrics(metrics.clone()), stop.clone())));
+        servers.push(tokio::spawn(serve::serve(
+            listener,
+            serve::metrics(metrics.clone()),
+            stop.clone(),
+        )));
     }
     tokio::spawn(async move {
         wait_for_signal().await;
@@ -103,13 +118,21 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         let _ = stop_tx.send(true);
     });
 
-    let elector = settings
-        .leader_elect
-        .then(|| Elector::new(client.clone(), &settings.namespace, settings.identity.clone()));
+    let elector = settings.leader_elect.then(|| {
+        Elector::new(
+            client.clone(),
+            &settings.namespace,
+            settings.identity.clone(),
+        )
+    });
     if let Some(elector) = &elector {
         // A standby is alive and ready: it only waits.
         health.ready.store(true, Ordering::Relaxed);
-        tracing::info!(lease = leader::LEASE_NAME, identity = elector.identity(), "waiting for the lease");
+        tracing::info!(
+            lease = leader::LEASE_NAME,
+            identity = elector.identity(),
+            "waiting for the lease"
+        );
         if !acquire(elector, stop.clone()).await? {
             return Ok(());
         }
@@ -192,7 +215,10 @@ async fn renew(elector: &Elector, stop: Stop) -> Result<(), String> {
         match elector.try_acquire().await {
             Ok(Attempt::Held) => last_renewal = tokio::time::Instant::now(),
             Ok(Attempt::HeldByOther(holder)) => {
-                return Err(format!("lost the lease {} to {holder:?}", leader::LEASE_NAME));
+                return Err(format!(
+                    "lost the lease {} to {holder:?}",
+                    leader::LEASE_NAME
+                ));
             }
             Err(e) => tracing::warn!(error = %e, "could not renew the lease"),
         }
@@ -208,7 +234,10 @@ async fn renew(elector: &Elector, stop: Stop) -> Result<(), String> {
 
 async fn wait_for_signal() {
     use tokio::signal::unix::{SignalKind, signal};
-    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
         (Ok(mut term), Ok(mut int)) => {
             tokio::select! {
                 _ = term.recv() => {}
@@ -231,15 +260,17 @@ async fn client(metrics: Arc<Metrics>) -> Result<kube::Client, String> {
     // Upstream's client limits are QPS 50 / burst 100; kube has no client
     // side limiter, the API server's priority and fairness applies instead.
     config.read_timeout = Some(std::time::Duration::from_secs(295));
-    let count = tower::util::MapRequestLayer::new(move |request: axum::http::Request<kube::client::Body>| {
-        metrics
-            .api_requests
-            .get_or_create(&VerbLabels {
-                verb: request.method().as_str().to_owned(),
-            })
-            .inc();
-        request
-    });
+    let count = tower::util::MapRequestLayer::new(
+        move |request: axum::http::Request<kube::client::Body>| {
+            metrics
+                .api_requests
+                .get_or_create(&VerbLabels {
+                    verb: request.method().as_str().to_owned(),
+                })
+                .inc();
+            request
+        },
+    );
     let builder = kube::client::ClientBuilder::try_from(config).map_err(|e| e.to_string())?;
     Ok(builder.with_layer(&count).build())
 }
