@@ -184,6 +184,7 @@ async fn full_mode_converges_to_the_render_of_every_example() {
             namespace.name
         );
         assert!(operator.sample(r#"multigres_operator_reconcile_total{controller="multigrescluster",result="success"}"#) >= 1.0);
+        assert!(operator.ready(), "{example}: /readyz does not answer 200");
     }
 }
 
@@ -497,4 +498,13 @@ async fn runtime_mode_writes_status_and_never_a_static_field() {
         );
         assert!(!health.message.is_empty(), "{kind}: no message");
     }
+
+    // SIGTERM: a clean stop.
+    let mut operator = operator;
+    let status = operator.terminate().expect("the operator was running");
+    assert!(
+        status.success(),
+        "SIGTERM: {status:?}\n{}",
+        operator.log_text()
+    );
 }

@@ -160,12 +160,9 @@ fn api_for(ctx: &Context, namespace: &str, key: &ObjectKey) -> Api<DynamicObject
 
 /// The templates of the cluster's namespace, as JSON.
 fn templates_of(ctx: &Context, namespace: &str) -> Vec<Value> {
-    fn of<K: Resource + Serialize>(
-        store: &kube::runtime::reflector::Store<K>,
-        namespace: &str,
-    ) -> Vec<Value>
+    fn of<K>(store: &kube::runtime::reflector::Store<K>, namespace: &str) -> Vec<Value>
     where
-        K: Clone,
+        K: Resource + Serialize + Clone,
         K::DynamicType: Eq + std::hash::Hash + Clone,
     {
         let mut objects: Vec<Value> = store

@@ -172,12 +172,11 @@ pub async fn reconcile_cell(cell: Arc<Cell>, ctx: Arc<Context>) -> Result<Action
         if let Some(topo) = local_topo
             .as_ref()
             .filter(|t| owned_by(t.meta(), cell.as_ref()))
+            && topo.meta().deletion_timestamp.is_none()
         {
-            if topo.meta().deletion_timestamp.is_none() {
-                let api: Api<TopoServer> = Api::namespaced(ctx.client.clone(), &namespace);
-                api.delete(&topo.name_any(), &DeleteParams::background())
-                    .await?;
-            }
+            let api: Api<TopoServer> = Api::namespaced(ctx.client.clone(), &namespace);
+            api.delete(&topo.name_any(), &DeleteParams::background())
+                .await?;
         }
         let exists = local_topo
             .as_ref()

@@ -396,7 +396,7 @@ mod tests {
             },
         );
         assert_eq!(
-            plan(&[cell()], &[live_cell.clone()], &applied),
+            plan(&[cell()], std::slice::from_ref(&live_cell), &applied),
             Plan::default()
         );
 
@@ -458,7 +458,7 @@ mod tests {
             "uid-s",
             &["uid-c"],
         );
-        let plan = plan(&[], &[service.clone()], &HashMap::new());
+        let plan = plan(&[], std::slice::from_ref(&service), &HashMap::new());
         assert_eq!(plan.actions, [Action::Delete(service.0)]);
     }
 

@@ -77,10 +77,6 @@ impl Operator {
         );
     }
 
-    pub fn pid(&self) -> u32 {
-        self.child.as_ref().map_or(0, Child::id)
-    }
-
     /// The body of `GET /metrics`.
     pub fn metrics(&self) -> String {
         get(self.metrics_port, "/metrics").unwrap_or_default()
