@@ -294,6 +294,16 @@ fn writes_of(audit_log: &Path, user: &str) -> Vec<Write> {
         .collect()
 }
 
+/// How many reconciles the operator ran, every controller and result.
+fn reconciles(operator: &Operator) -> f64 {
+    operator
+        .metrics()
+        .lines()
+        .filter(|line| line.starts_with("multigres_operator_reconcile_total{"))
+        .filter_map(|line| line.rsplit_once(' ')?.1.parse::<f64>().ok())
+        .sum()
+}
+
 /// The operator's own count of its write requests, by verb.
 fn counted_writes(operator: &Operator) -> BTreeMap<&'static str, f64> {
     let body = operator.metrics();
@@ -354,9 +364,11 @@ async fn an_idle_reconciler_writes_nothing() {
     // stay Pending, nothing is healthy) pass twice and must write nothing.
     let from = Timestamp::now();
     let before = counted_writes(&operator);
+    let reconciles_before = reconciles(&operator);
     tokio::time::sleep(Duration::from_secs(60)).await;
     let until = Timestamp::now();
     let after = counted_writes(&operator);
+    let reconciles_in_window = reconciles(&operator) - reconciles_before;
     // The audit backend writes each event as the request completes; a
     // moment for the last one.
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -377,6 +389,12 @@ async fn an_idle_reconciler_writes_nothing() {
     assert_eq!(
         after, before,
         "the operator counted writes of its own while idle"
+    );
+    // The window saw reconciles (the requeues of what is not healthy):
+    // they ran, and wrote nothing.
+    assert!(
+        reconciles_in_window > 0.0,
+        "no reconcile ran in the idle minute"
     );
     assert!(
         before.values().sum::<f64>() > 0.0,
