@@ -26,9 +26,19 @@ use crate::support::testplane::{ControlPlane, control_plane};
 use crate::support::tools;
 
 const IMAGE: &str = "registry.example.com/multigres:test";
+
+/// The ClusterRole and ClusterRoleBinding `multigres-operator` are
+/// cluster-wide and named the same in every install: each apply puts its
+/// mode's rules in the role and its namespace's ServiceAccount in the
+/// binding. Every test that applies an install holds this lock for as long
+/// as it relies on them (tests/reconcile_rbac.rs runs a reconciler with
+/// those rights), so the tests of one binary never change them under each
+/// other.
+pub(crate) static CLUSTER_WIDE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 const SERVICE_ACCOUNT: &str = "multigres-operator";
 
-fn install(mode: &str, namespace: &str) -> String {
+pub(crate) fn install(mode: &str, namespace: &str) -> String {
     let run = multigres(
         &[
             "install",
@@ -297,7 +307,7 @@ fn start() -> Option<&'static ControlPlane> {
 
 /// `multigres install operator ... | kubectl apply --server-side -f -`, as
 /// docs/operator.md says.
-fn apply(plane: &ControlPlane, yaml: &str) {
+pub(crate) fn apply(plane: &ControlPlane, yaml: &str) {
     let mut child = plane
         .kubectl()
         .args(["apply", "--server-side", "-f", "-"])
@@ -395,6 +405,7 @@ const CLUSTER_SCOPED: &[&str] = &["nodes", "storageclasses", "namespaces", "clus
 #[tokio::test]
 async fn each_mode_installs_and_its_service_account_holds_exactly_the_contract() {
     let Some(plane) = start() else { return };
+    let _cluster_wide = CLUSTER_WIDE.lock().await;
     let client = plane.client().await;
     let operator = plane.namespace(&client, "operator").await;
     let tenant = plane.namespace(&client, "tenant").await;

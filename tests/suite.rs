@@ -69,6 +69,9 @@ mod properties;
 #[path = "reconcile.rs"]
 mod reconcile;
 
+#[path = "reconcile_rbac.rs"]
+mod reconcile_rbac;
+
 #[path = "testplane.rs"]
 mod testplane;
 

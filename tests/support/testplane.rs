@@ -82,6 +82,64 @@ impl ControlPlane {
         kube::Client::try_from(config).expect("a client for the control plane")
     }
 
+    /// The API server's audit log of write requests (JSON lines; see
+    /// docs/development.md).
+    pub fn audit_log(&self) -> PathBuf {
+        self.dir.join("logs").join("audit.log")
+    }
+
+    /// A kubeconfig that authenticates as the ServiceAccount `name` of
+    /// `namespace` with a token of the TokenRequest API (`kubectl create
+    /// token`), for this control plane's server and CA, as docs/operator.md
+    /// ("Run it outside the cluster") tells a user to write one.
+    pub fn service_account_kubeconfig(&self, namespace: &str, name: &str) -> PathBuf {
+        let output = self
+            .kubectl()
+            .args([
+                "create",
+                "token",
+                name,
+                "--namespace",
+                namespace,
+                "--duration",
+                "2h",
+            ])
+            .output()
+            .expect("kubectl runs");
+        assert!(
+            output.status.success(),
+            "kubectl create token {name} -n {namespace}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let token = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        let admin = kube::config::Kubeconfig::read_from(self.kubeconfig())
+            .expect("testplane/up writes a kubeconfig");
+        let cluster = admin.clusters[0].cluster.as_ref().expect("a cluster entry");
+        let server = cluster.server.as_deref().expect("a server");
+        let ca = cluster.certificate_authority.as_deref().expect("a CA file");
+        let text = format!(
+            "apiVersion: v1
+kind: Config
+clusters:
+- name: testplane
+  cluster:
+    server: {server}
+    certificate-authority: {ca}
+users:
+- name: {name}
+  user:
+    token: {token}
+contexts:
+- name: testplane
+  context: {{cluster: testplane, user: {name}, namespace: {namespace}}}
+current-context: testplane
+"
+        );
+        let path = self.dir.join(format!("{namespace}-{name}.kubeconfig"));
+        std::fs::write(&path, text).expect("the kubeconfig is written");
+        path
+    }
+
     /// `kubectl` talking to this control plane.
     pub fn kubectl(&self) -> Command {
         let mut command = Command::new("kubectl");
