@@ -20,7 +20,7 @@ use multigres::compile::{self, Origin};
 
 /// Polls `check` until it returns `Some`, or fails after `limit` with
 /// what the last try said.
-async fn eventually<T>(
+pub(crate) async fn eventually<T>(
     what: &str,
     limit: Duration,
     mut check: impl AsyncFnMut() -> Result<T, String>,
@@ -60,7 +60,7 @@ fn differences(desired: &Value, live: &Value, at: &str, out: &mut Vec<String>) {
 }
 
 /// The generated objects of a render (what the reconciler applies).
-fn generated(objects: &[compile::Object]) -> Vec<&compile::Object> {
+pub(crate) fn generated(objects: &[compile::Object]) -> Vec<&compile::Object> {
     objects
         .iter()
         .filter(|o| matches!(o.origin, Origin::Generated { .. }))
@@ -69,7 +69,7 @@ fn generated(objects: &[compile::Object]) -> Vec<&compile::Object> {
 
 /// Applies the inputs of a render (cluster, templates, Secrets) as a user
 /// would, with field manager `manager`.
-async fn apply_inputs(
+pub(crate) async fn apply_inputs(
     client: &kube::Client,
     discovery: &Discovery,
     objects: &[compile::Object],
@@ -89,7 +89,7 @@ async fn apply_inputs(
 
 /// Every generated object is live, equal to the render up to what the
 /// server adds, and owned (ownerReferences) by its parent.
-async fn matches_render(
+pub(crate) async fn matches_render(
     client: &kube::Client,
     discovery: &Discovery,
     objects: &[compile::Object],

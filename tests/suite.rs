@@ -69,6 +69,9 @@ mod properties;
 #[path = "reconcile.rs"]
 mod reconcile;
 
+#[path = "reconcile_ha.rs"]
+mod reconcile_ha;
+
 #[path = "testplane.rs"]
 mod testplane;
 

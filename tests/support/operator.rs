@@ -94,19 +94,52 @@ impl Operator {
         }
     }
 
-    /// SIGTERM, and the exit status once it stopped.
-    pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
-        let mut child = self.child.take()?;
-        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
+    /// Sends `signal` (a name `kill -SIGNAL` knows) to the process.
+    fn signal(&self, signal: &str) {
+        if let Some(child) = &self.child {
+            let _ = Command::new("kill")
+                .arg(format!("-{signal}"))
+                .arg(child.id().to_string())
+                .status();
+        }
+    }
+
+    /// SIGSTOP: frozen where it is; the requests it already sent still
+    /// reach the API server.
+    pub fn pause(&self) {
+        self.signal("STOP");
+    }
+
+    /// SIGCONT after [`Operator::pause`].
+    pub fn resume(&self) {
+        self.signal("CONT");
+    }
+
+    /// The exit status once the process ended by itself, or `None` while
+    /// it still runs after `limit`.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let child = self.child.as_mut()?;
             if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
                 return Some(status);
             }
-            std::thread::sleep(Duration::from_millis(100));
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
-        let _ = child.kill();
-        child.wait().ok()
+    }
+
+    /// SIGTERM, and the exit status once it stopped (killed after 30 s).
+    pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
+        self.signal("TERM");
+        let status = self.wait_exit(Duration::from_secs(30));
+        if status.is_none() {
+            self.kill();
+        }
+        status
     }
 
     pub fn log_text(&self) -> String {
