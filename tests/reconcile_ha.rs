@@ -2,7 +2,8 @@
 //! server: `kill -9` at any point and a restart converge with no duplicate
 //! or orphaned object; with leader election only the leader writes, a
 //! killed leader's Lease passes to the standby within the lease duration,
-//! and a terminated leader releases it at once; SIGTERM stops an operator cleanly and at once.
+//! a terminated leader releases it at once, and a leader that loses it
+//! stops; SIGTERM stops an operator cleanly and at once.
 //!
 //! Each test runs its own reconciler processes (tests/support/operator.rs)
 //! watching only its namespace, which also holds their Lease.
@@ -11,7 +12,9 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::coordination::v1::Lease;
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams, PostParams};
 use kube::discovery::Discovery;
 use serde_json::json;
 
@@ -364,6 +367,44 @@ async fn only_the_leader_writes_and_a_killed_leader_hands_over_within_the_lease_
     let released = terminated.elapsed();
     eprintln!("the standby held the released lease {released:?} after SIGTERM");
     assert!(released < Duration::from_secs(8), "the released lease took {released:?} to pass");
+}
+
+#[tokio::test]
+async fn a_leader_that_loses_its_lease_stops() {
+    let Some(plane) = start() else { return };
+    let client = plane.client().await;
+    let discovery = Discovery::new(client.clone()).run().await.unwrap();
+    let namespace = plane.namespace(&client, "lost-lease").await;
+    let ns = namespace.name.as_str();
+    let (mut leader, identity) = replica(plane, ns, "replica-a");
+    wait_for_holder(&client, ns, &identity, Duration::from_secs(30)).await;
+    let objects = render("minimal", ns);
+    apply_inputs(&client, &discovery, &objects, "kubectl").await;
+    eventually("the leader converges the render", Duration::from_secs(120), async || {
+        matches_render(&client, &discovery, &objects).await
+    })
+    .await;
+
+    // Another replica holds the Lease now (as after a partition longer
+    // than the lease): this one must stop writing, i.e. exit.
+    let leases: Api<Lease> = Api::namespaced(client.clone(), ns);
+    let mut lease = leases.get(LEASE).await.unwrap();
+    let spec = lease.spec.get_or_insert_with(Default::default);
+    spec.holder_identity = Some("replica-elsewhere_1".into());
+    spec.acquire_time = Some(MicroTime(Timestamp::now()));
+    spec.renew_time = Some(MicroTime(Timestamp::now()));
+    leases.replace(LEASE, &PostParams::default(), &lease).await.unwrap();
+    let status = leader.wait_exit(Duration::from_secs(15));
+    assert!(
+        status.is_some_and(|s| !s.success()),
+        "a leader whose lease another replica holds must stop (and fail); it {}",
+        match status {
+            Some(s) => format!("exited with {s}"),
+            None => "still runs after 15 s".to_owned(),
+        }
+    );
+    assert!(leader.log_text().contains("lost the lease"), "the log says why it stopped");
+    assert_eq!(holder(&client, ns).await.as_deref(), Some("replica-elsewhere_1"));
 }
 
 #[tokio::test]
