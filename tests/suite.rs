@@ -72,6 +72,9 @@ mod reconcile;
 #[path = "reconcile_rbac.rs"]
 mod reconcile_rbac;
 
+#[path = "reconcile_ha.rs"]
+mod reconcile_ha;
+
 #[path = "testplane.rs"]
 mod testplane;
 

@@ -112,11 +112,15 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             stop.clone(),
         )));
     }
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        tracing::info!("shutting down");
-        let _ = stop_tx.send(true);
-    });
+    let stop_tx = Arc::new(stop_tx);
+    {
+        let stop_tx = stop_tx.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutting down");
+            stop_tx.send_replace(true);
+        });
+    }
 
     let elector = settings.leader_elect.then(|| {
         Elector::new(
@@ -159,13 +163,20 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     };
     let run_controllers = futures::future::join_all(controllers.into_iter().map(tokio::spawn));
     let lost = async {
-        match &elector {
+        let result = match &elector {
             Some(elector) => renew(elector, stop.clone()).await,
             None => {
                 stop.clone().await;
                 Ok(())
             }
+        };
+        // A lost lease stops the controllers too: another replica may be
+        // writing by now.
+        if let Err(message) = &result {
+            tracing::error!(%message, "stopping");
         }
+        stop_tx.send_replace(true);
+        result
     };
     let (_, _, lost) = tokio::join!(sync, run_controllers, lost);
     for task in informer_tasks {

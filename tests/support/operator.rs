@@ -27,23 +27,16 @@ fn free_port() -> u16 {
 impl Operator {
     /// Starts `multigres reconcile --mode MODE --watch-namespace NAMESPACE
     /// EXTRA…` with `kubeconfig`'s credentials; `env` adds variables.
-    pub fn start(
-        kubeconfig: &Path,
-        mode: &str,
-        namespace: &str,
-        extra: &[&str],
-        env: &[(&str, &str)],
-    ) -> Self {
+    pub fn start(kubeconfig: &Path, mode: &str, namespace: &str, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let (metrics_port, probe_port) = (free_port(), free_port());
-        let log = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("operator-{namespace}-{metrics_port}.log"));
+        let log = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "operator-{namespace}-{metrics_port}.log"
+        ));
         let file = std::fs::File::create(&log).expect("the operator's log file");
         let child = Command::new(env!("CARGO_BIN_EXE_multigres"))
             .args(["reconcile", "--mode", mode, "--watch-namespace", namespace])
             .arg(format!("--metrics-bind-address=127.0.0.1:{metrics_port}"))
-            .arg(format!(
-                "--health-probe-bind-address=127.0.0.1:{probe_port}"
-            ))
+            .arg(format!("--health-probe-bind-address=127.0.0.1:{probe_port}"))
             .args(extra)
             .env("KUBECONFIG", kubeconfig)
             .env_remove("POD_NAMESPACE")
@@ -71,10 +64,11 @@ impl Operator {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!(
-            "the operator did not serve /healthz in a minute; see {}",
-            self.log.display()
-        );
+        panic!("the operator did not serve /healthz in a minute; see {}", self.log.display());
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
     }
 
     /// The body of `GET /metrics`.
@@ -100,22 +94,52 @@ impl Operator {
         }
     }
 
-    /// SIGTERM, and the exit status once it stopped.
-    pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
-        let mut child = self.child.take()?;
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
+    /// Sends `signal` (a name `kill -SIGNAL` knows) to the process.
+    fn signal(&self, signal: &str) {
+        if let Some(child) = &self.child {
+            let _ = Command::new("kill")
+                .arg(format!("-{signal}"))
+                .arg(child.id().to_string())
+                .status();
+        }
+    }
+
+    /// SIGSTOP: frozen where it is; the requests it already sent still
+    /// reach the API server.
+    pub fn pause(&self) {
+        self.signal("STOP");
+    }
+
+    /// SIGCONT after [`Operator::pause`].
+    pub fn resume(&self) {
+        self.signal("CONT");
+    }
+
+    /// The exit status once the process ended by itself, or `None` while
+    /// it still runs after `limit`.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let child = self.child.as_mut()?;
             if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
                 return Some(status);
             }
-            std::thread::sleep(Duration::from_millis(100));
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
-        let _ = child.kill();
-        child.wait().ok()
+    }
+
+    /// SIGTERM, and the exit status once it stopped (killed after 30 s).
+    pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
+        self.signal("TERM");
+        let status = self.wait_exit(Duration::from_secs(30));
+        if status.is_none() {
+            self.kill();
+        }
+        status
     }
 
     pub fn log_text(&self) -> String {
@@ -129,10 +153,7 @@ impl Drop for Operator {
         if std::thread::panicking() {
             let text = self.log_text();
             let lines: Vec<&str> = text.lines().collect();
-            eprintln!(
-                "--- the end of the operator's log ({}):",
-                self.log.display()
-            );
+            eprintln!("--- the end of the operator's log ({}):", self.log.display());
             for line in &lines[lines.len().saturating_sub(30)..] {
                 eprintln!("{line}");
             }
@@ -143,13 +164,7 @@ impl Drop for Operator {
 /// The value of `series` in a Prometheus text body (0 when absent).
 pub fn sample(body: &str, series: &str) -> f64 {
     body.lines()
-        .find_map(|line| {
-            line.strip_prefix(series)?
-                .strip_prefix(' ')?
-                .trim()
-                .parse()
-                .ok()
-        })
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
         .unwrap_or(0.0)
 }
 
@@ -161,7 +176,7 @@ pub fn get(port: u16, path: &str) -> Option<String> {
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     let (head, body) = response.split_once("\r\n\r\n")?;
-    head.starts_with("HTTP/1.0 200")
-        .then(|| body.to_owned())
-        .or_else(|| head.starts_with("HTTP/1.1 200").then(|| body.to_owned()))
+    head.starts_with("HTTP/1.0 200").then(|| body.to_owned()).or_else(|| {
+        head.starts_with("HTTP/1.1 200").then(|| body.to_owned())
+    })
 }
