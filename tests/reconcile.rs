@@ -128,7 +128,10 @@ pub(crate) async fn matches_render(
 }
 
 /// The cluster of a render, as served.
-pub(crate) async fn cluster(client: &kube::Client, objects: &[compile::Object]) -> MultigresCluster {
+pub(crate) async fn cluster(
+    client: &kube::Client,
+    objects: &[compile::Object],
+) -> MultigresCluster {
     let object = objects
         .iter()
         .find(|o| o.kind == "MultigresCluster")

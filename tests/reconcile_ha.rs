@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{
+    Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams, PostParams,
+};
 use kube::discovery::Discovery;
 use serde_json::json;
 
@@ -51,7 +53,11 @@ struct Labelled {
 }
 
 /// Every live object of the applied kinds labelled `multigres.com/cluster=cluster`.
-async fn labelled(client: &kube::Client, namespace: &str, cluster: &str) -> Result<Vec<Labelled>, String> {
+async fn labelled(
+    client: &kube::Client,
+    namespace: &str,
+    cluster: &str,
+) -> Result<Vec<Labelled>, String> {
     let mut out = Vec::new();
     for (api_version, kind) in APPLIED_KINDS {
         let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
@@ -78,9 +84,15 @@ fn labels_of(object: &compile::Object) -> BTreeMap<String, String> {
 /// (`<template>-<set>-<ordinal>`): the StatefulSet explains them.
 fn stateful_set_claims(objects: &[compile::Object]) -> Vec<String> {
     let mut out = Vec::new();
-    for set in generated(objects).into_iter().filter(|o| o.kind == "StatefulSet") {
+    for set in generated(objects)
+        .into_iter()
+        .filter(|o| o.kind == "StatefulSet")
+    {
         let replicas = set.value["spec"]["replicas"].as_u64().unwrap_or(1);
-        let templates = set.value["spec"]["volumeClaimTemplates"].as_array().cloned().unwrap_or_default();
+        let templates = set.value["spec"]["volumeClaimTemplates"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         for template in templates {
             let claim = template["metadata"]["name"].as_str().unwrap_or_default();
             out.extend((0..replicas).map(|i| format!("{claim}-{}-{i}", set.name)));
@@ -101,8 +113,14 @@ fn orphans_and_duplicates(objects: &[compile::Object], live: &[Labelled]) -> Vec
         .collect();
     let mut found = Vec::new();
     for object in &live {
-        if !rendered.iter().any(|r| r.kind == object.kind && r.name == object.name) {
-            found.push(format!("orphan: {} {} {:?}", object.kind, object.name, object.labels));
+        if !rendered
+            .iter()
+            .any(|r| r.kind == object.kind && r.name == object.name)
+        {
+            found.push(format!(
+                "orphan: {} {} {:?}",
+                object.kind, object.name, object.labels
+            ));
         }
     }
     let carries = |labels: &BTreeMap<String, String>, wanted: &BTreeMap<String, String>| {
@@ -129,7 +147,12 @@ fn orphans_and_duplicates(objects: &[compile::Object], live: &[Labelled]) -> Vec
 }
 
 /// How many of the render's generated objects are live.
-async fn live_generated(client: &kube::Client, namespace: &str, cluster: &str, objects: &[compile::Object]) -> usize {
+async fn live_generated(
+    client: &kube::Client,
+    namespace: &str,
+    cluster: &str,
+    objects: &[compile::Object],
+) -> usize {
     let live = labelled(client, namespace, cluster).await.unwrap();
     generated(objects)
         .iter()
@@ -192,8 +215,13 @@ async fn converged_without_strays(
     namespace: &str,
     objects: &[compile::Object],
 ) {
-    eventually(what, Duration::from_secs(120), async || matches_render(client, discovery, objects).await).await;
-    let live = labelled(client, namespace, &cluster_name(objects)).await.unwrap();
+    eventually(what, Duration::from_secs(120), async || {
+        matches_render(client, discovery, objects).await
+    })
+    .await;
+    let live = labelled(client, namespace, &cluster_name(objects))
+        .await
+        .unwrap();
     let strays = orphans_and_duplicates(objects, &live);
     assert!(strays.is_empty(), "{what}: {strays:#?}");
 }
@@ -219,20 +247,38 @@ async fn kill_9_at_any_point_and_a_restart_converge_with_no_duplicate_or_orphan(
     let mut first = full();
     apply_inputs(&client, &discovery, &objects, "kubectl").await;
     let live = kill_mid_way(&mut first, &client, ns, &objects).await;
-    eprintln!("killed mid-way: {live} of {} objects live", generated(&objects).len());
+    eprintln!(
+        "killed mid-way: {live} of {} objects live",
+        generated(&objects).len()
+    );
 
     // 2. At the first write of the restarted one (it finishes what the
     // first left, from what is live: nothing survives in memory).
     let mut second = full();
-    eventually("the second operator writes", Duration::from_secs(60), async || {
-        if second.sample(PATCHES) >= 1.0 { Ok(()) } else { Err("no PATCH yet".to_owned()) }
-    })
+    eventually(
+        "the second operator writes",
+        Duration::from_secs(60),
+        async || {
+            if second.sample(PATCHES) >= 1.0 {
+                Ok(())
+            } else {
+                Err("no PATCH yet".to_owned())
+            }
+        },
+    )
     .await;
     second.kill();
 
     // 3. After convergence; an edit arrives while no operator runs.
     let mut third = full();
-    converged_without_strays("after two kills, a restart converges", &client, &discovery, ns, &objects).await;
+    converged_without_strays(
+        "after two kills, a restart converges",
+        &client,
+        &discovery,
+        ns,
+        &objects,
+    )
+    .await;
     third.kill();
     let edited = render_edited("templated", ns, &|value| {
         if value["kind"] == "CellTemplate" {
@@ -241,7 +287,11 @@ async fn kill_9_at_any_point_and_a_restart_converge_with_no_duplicate_or_orphan(
     });
     let template = edited.iter().find(|o| o.kind == "CellTemplate").unwrap();
     api_for(&client, &discovery, template)
-        .patch(&template.name, &PatchParams::apply("kubectl").force(), &Patch::Apply(&template.value))
+        .patch(
+            &template.name,
+            &PatchParams::apply("kubectl").force(),
+            &Patch::Apply(&template.value),
+        )
         .await
         .unwrap();
     let _fourth = full();
@@ -280,12 +330,14 @@ async fn holder(client: &kube::Client, namespace: &str) -> Option<String> {
 }
 
 async fn wait_for_holder(client: &kube::Client, namespace: &str, identity: &str, limit: Duration) {
-    eventually(&format!("{identity} holds the lease"), limit, async || {
-        match holder(client, namespace).await {
+    eventually(
+        &format!("{identity} holds the lease"),
+        limit,
+        async || match holder(client, namespace).await {
             Some(h) if h == identity => Ok(()),
             other => Err(format!("the holder is {other:?}")),
-        }
-    })
+        },
+    )
     .await;
 }
 
@@ -302,22 +354,34 @@ async fn only_the_leader_writes_and_a_killed_leader_hands_over_within_the_lease_
 
     let objects = render("minimal", ns);
     apply_inputs(&client, &discovery, &objects, "kubectl").await;
-    eventually("the leader converges the render", Duration::from_secs(120), async || {
-        matches_render(&client, &discovery, &objects).await
-    })
+    eventually(
+        "the leader converges the render",
+        Duration::from_secs(120),
+        async || matches_render(&client, &discovery, &objects).await,
+    )
     .await;
     // The standby has tried for the Lease a few times meanwhile.
-    eventually("the standby reads the lease", Duration::from_secs(10), async || {
-        let gets = b.sample(r#"multigres_operator_api_requests_total{verb="GET"}"#);
-        if gets >= 2.0 { Ok(()) } else { Err(format!("{gets} GETs")) }
-    })
+    eventually(
+        "the standby reads the lease",
+        Duration::from_secs(10),
+        async || {
+            let gets = b.sample(r#"multigres_operator_api_requests_total{verb="GET"}"#);
+            if gets >= 2.0 {
+                Ok(())
+            } else {
+                Err(format!("{gets} GETs"))
+            }
+        },
+    )
     .await;
     assert_eq!(holder(&client, ns).await.as_deref(), Some(a_id.as_str()));
     assert_eq!(a.sample("multigres_operator_leader"), 1.0);
     assert_eq!(b.sample("multigres_operator_leader"), 0.0);
     assert!(a.sample(PATCHES) > 0.0, "the leader applied nothing");
     for verb in ["PATCH", "POST", "PUT", "DELETE"] {
-        let sent = b.sample(&format!(r#"multigres_operator_api_requests_total{{verb="{verb}"}}"#));
+        let sent = b.sample(&format!(
+            r#"multigres_operator_api_requests_total{{verb="{verb}"}}"#
+        ));
         assert_eq!(sent, 0.0, "the standby sent {sent} {verb} requests");
     }
 
@@ -331,23 +395,40 @@ async fn only_the_leader_writes_and_a_killed_leader_hands_over_within_the_lease_
         handover < Duration::from_secs(20),
         "the lease (15 s, retried every 2 s) took {handover:?} to pass to the standby"
     );
-    eventually("the new leader says so", Duration::from_secs(10), async || {
-        if b.sample("multigres_operator_leader") == 1.0 { Ok(()) } else { Err("leader 0".to_owned()) }
-    })
+    eventually(
+        "the new leader says so",
+        Duration::from_secs(10),
+        async || {
+            if b.sample("multigres_operator_leader") == 1.0 {
+                Ok(())
+            } else {
+                Err("leader 0".to_owned())
+            }
+        },
+    )
     .await;
     let edited = render_edited("minimal", ns, &|value| {
         if value["kind"] == "MultigresCluster" {
             value["spec"]["cells"][0]["spec"] = json!({"multigateway": {"replicas": 2}});
         }
     });
-    let cluster = edited.iter().find(|o| o.kind == "MultigresCluster").unwrap();
+    let cluster = edited
+        .iter()
+        .find(|o| o.kind == "MultigresCluster")
+        .unwrap();
     api_for(&client, &discovery, cluster)
-        .patch(&cluster.name, &PatchParams::apply("kubectl").force(), &Patch::Apply(&cluster.value))
+        .patch(
+            &cluster.name,
+            &PatchParams::apply("kubectl").force(),
+            &Patch::Apply(&cluster.value),
+        )
         .await
         .unwrap();
-    eventually("the new leader converges an edit", Duration::from_secs(60), async || {
-        matches_render(&client, &discovery, &edited).await
-    })
+    eventually(
+        "the new leader converges an edit",
+        Duration::from_secs(60),
+        async || matches_render(&client, &discovery, &edited).await,
+    )
     .await;
 
     // SIGTERM of a leader releases the Lease: a new standby takes it at
@@ -356,8 +437,14 @@ async fn only_the_leader_writes_and_a_killed_leader_hands_over_within_the_lease_
     let terminated = Instant::now();
     let status = b.terminate();
     let stopped = terminated.elapsed();
-    assert!(status.is_some_and(|s| s.success()), "a terminated leader exits 0: {status:?}");
-    assert!(stopped < Duration::from_secs(5), "a terminated leader took {stopped:?} to exit");
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "a terminated leader exits 0: {status:?}"
+    );
+    assert!(
+        stopped < Duration::from_secs(5),
+        "a terminated leader took {stopped:?} to exit"
+    );
     let after = holder(&client, ns).await;
     assert!(
         after.is_none() || after.as_deref() == Some(c_id.as_str()),
@@ -366,7 +453,10 @@ async fn only_the_leader_writes_and_a_killed_leader_hands_over_within_the_lease_
     wait_for_holder(&client, ns, &c_id, Duration::from_secs(8)).await;
     let released = terminated.elapsed();
     eprintln!("the standby held the released lease {released:?} after SIGTERM");
-    assert!(released < Duration::from_secs(8), "the released lease took {released:?} to pass");
+    assert!(
+        released < Duration::from_secs(8),
+        "the released lease took {released:?} to pass"
+    );
 }
 
 #[tokio::test]
@@ -380,9 +470,11 @@ async fn a_leader_that_loses_its_lease_stops() {
     wait_for_holder(&client, ns, &identity, Duration::from_secs(30)).await;
     let objects = render("minimal", ns);
     apply_inputs(&client, &discovery, &objects, "kubectl").await;
-    eventually("the leader converges the render", Duration::from_secs(120), async || {
-        matches_render(&client, &discovery, &objects).await
-    })
+    eventually(
+        "the leader converges the render",
+        Duration::from_secs(120),
+        async || matches_render(&client, &discovery, &objects).await,
+    )
     .await;
 
     // Another replica holds the Lease now (as after a partition longer
@@ -393,7 +485,10 @@ async fn a_leader_that_loses_its_lease_stops() {
     spec.holder_identity = Some("replica-elsewhere_1".into());
     spec.acquire_time = Some(MicroTime(Timestamp::now()));
     spec.renew_time = Some(MicroTime(Timestamp::now()));
-    leases.replace(LEASE, &PostParams::default(), &lease).await.unwrap();
+    leases
+        .replace(LEASE, &PostParams::default(), &lease)
+        .await
+        .unwrap();
     let status = leader.wait_exit(Duration::from_secs(15));
     assert!(
         status.is_some_and(|s| !s.success()),
@@ -403,8 +498,14 @@ async fn a_leader_that_loses_its_lease_stops() {
             None => "still runs after 15 s".to_owned(),
         }
     );
-    assert!(leader.log_text().contains("lost the lease"), "the log says why it stopped");
-    assert_eq!(holder(&client, ns).await.as_deref(), Some("replica-elsewhere_1"));
+    assert!(
+        leader.log_text().contains("lost the lease"),
+        "the log says why it stopped"
+    );
+    assert_eq!(
+        holder(&client, ns).await.as_deref(),
+        Some("replica-elsewhere_1")
+    );
 }
 
 #[tokio::test]
@@ -419,15 +520,23 @@ async fn sigterm_stops_an_operator_at_once() {
     let mut operator = Operator::start(&plane.kubeconfig(), "full", ns, &[], &[]);
     let objects = render("minimal", ns);
     apply_inputs(&client, &discovery, &objects, "kubectl").await;
-    eventually("the operator converges the render", Duration::from_secs(120), async || {
-        matches_render(&client, &discovery, &objects).await
-    })
+    eventually(
+        "the operator converges the render",
+        Duration::from_secs(120),
+        async || matches_render(&client, &discovery, &objects).await,
+    )
     .await;
     let terminated = Instant::now();
     let status = operator.terminate();
     let stopped = terminated.elapsed();
-    assert!(status.is_some_and(|s| s.success()), "SIGTERM: exit 0, not {status:?}");
-    assert!(stopped < Duration::from_secs(5), "SIGTERM took {stopped:?} to stop it");
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "SIGTERM: exit 0, not {status:?}"
+    );
+    assert!(
+        stopped < Duration::from_secs(5),
+        "SIGTERM took {stopped:?} to stop it"
+    );
 
     // A standby waiting for the Lease.
     let namespace = plane.namespace(&client, "sigterm-standby").await;
@@ -438,9 +547,19 @@ async fn sigterm_stops_an_operator_at_once() {
     let terminated = Instant::now();
     let status = standby.terminate();
     let stopped = terminated.elapsed();
-    assert!(status.is_some_and(|s| s.success()), "SIGTERM of a standby: exit 0, not {status:?}");
-    assert!(stopped < Duration::from_secs(5), "SIGTERM took {stopped:?} to stop a standby");
-    assert_eq!(holder(&client, ns).await, Some(leader_id), "a standby's exit touched the lease");
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "SIGTERM of a standby: exit 0, not {status:?}"
+    );
+    assert!(
+        stopped < Duration::from_secs(5),
+        "SIGTERM took {stopped:?} to stop a standby"
+    );
+    assert_eq!(
+        holder(&client, ns).await,
+        Some(leader_id),
+        "a standby's exit touched the lease"
+    );
 }
 
 #[test]
@@ -453,22 +572,42 @@ fn strays_are_found() {
         labels: labels_of(o),
     };
     let mut live: Vec<Labelled> = generated(&objects).into_iter().map(as_live).collect();
-    assert_eq!(orphans_and_duplicates(&objects, &live), Vec::<String>::new());
+    assert_eq!(
+        orphans_and_duplicates(&objects, &live),
+        Vec::<String>::new()
+    );
     // A StatefulSet's own claim is explained by the StatefulSet.
-    let set_claim = stateful_set_claims(&objects).first().cloned().expect("the minimal render has a StatefulSet with a claim template");
+    let set_claim = stateful_set_claims(&objects)
+        .first()
+        .cloned()
+        .expect("the minimal render has a StatefulSet with a claim template");
     live.push(Labelled {
         kind: "PersistentVolumeClaim".into(),
         name: set_claim,
         labels: BTreeMap::from([(CLUSTER_LABEL.to_owned(), cluster.clone())]),
     });
-    assert_eq!(orphans_and_duplicates(&objects, &live), Vec::<String>::new());
+    assert_eq!(
+        orphans_and_duplicates(&objects, &live),
+        Vec::<String>::new()
+    );
     // A second Deployment with a rendered one's labels is both.
-    let deployment = generated(&objects).into_iter().find(|o| o.kind == "Deployment").unwrap();
+    let deployment = generated(&objects)
+        .into_iter()
+        .find(|o| o.kind == "Deployment")
+        .unwrap();
     live.push(Labelled {
         name: format!("{}-copy", deployment.name),
         ..as_live(deployment)
     });
     let found = orphans_and_duplicates(&objects, &live);
-    assert!(found.iter().any(|f| f.starts_with("orphan: Deployment")), "{found:?}");
-    assert!(found.iter().any(|f| f.starts_with("duplicate:") && f.contains("live Deployment")), "{found:?}");
+    assert!(
+        found.iter().any(|f| f.starts_with("orphan: Deployment")),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|f| f.starts_with("duplicate:") && f.contains("live Deployment")),
+        "{found:?}"
+    );
 }

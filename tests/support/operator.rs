@@ -27,16 +27,23 @@ fn free_port() -> u16 {
 impl Operator {
     /// Starts `multigres reconcile --mode MODE --watch-namespace NAMESPACE
     /// EXTRA…` with `kubeconfig`'s credentials; `env` adds variables.
-    pub fn start(kubeconfig: &Path, mode: &str, namespace: &str, extra: &[&str], env: &[(&str, &str)]) -> Self {
+    pub fn start(
+        kubeconfig: &Path,
+        mode: &str,
+        namespace: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
         let (metrics_port, probe_port) = (free_port(), free_port());
-        let log = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-            "operator-{namespace}-{metrics_port}.log"
-        ));
+        let log = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("operator-{namespace}-{metrics_port}.log"));
         let file = std::fs::File::create(&log).expect("the operator's log file");
         let child = Command::new(env!("CARGO_BIN_EXE_multigres"))
             .args(["reconcile", "--mode", mode, "--watch-namespace", namespace])
             .arg(format!("--metrics-bind-address=127.0.0.1:{metrics_port}"))
-            .arg(format!("--health-probe-bind-address=127.0.0.1:{probe_port}"))
+            .arg(format!(
+                "--health-probe-bind-address=127.0.0.1:{probe_port}"
+            ))
             .args(extra)
             .env("KUBECONFIG", kubeconfig)
             .env_remove("POD_NAMESPACE")
@@ -64,7 +71,10 @@ impl Operator {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("the operator did not serve /healthz in a minute; see {}", self.log.display());
+        panic!(
+            "the operator did not serve /healthz in a minute; see {}",
+            self.log.display()
+        );
     }
 
     pub fn pid(&self) -> u32 {
@@ -153,7 +163,10 @@ impl Drop for Operator {
         if std::thread::panicking() {
             let text = self.log_text();
             let lines: Vec<&str> = text.lines().collect();
-            eprintln!("--- the end of the operator's log ({}):", self.log.display());
+            eprintln!(
+                "--- the end of the operator's log ({}):",
+                self.log.display()
+            );
             for line in &lines[lines.len().saturating_sub(30)..] {
                 eprintln!("{line}");
             }
@@ -164,7 +177,13 @@ impl Drop for Operator {
 /// The value of `series` in a Prometheus text body (0 when absent).
 pub fn sample(body: &str, series: &str) -> f64 {
     body.lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
+        .find_map(|line| {
+            line.strip_prefix(series)?
+                .strip_prefix(' ')?
+                .trim()
+                .parse()
+                .ok()
+        })
         .unwrap_or(0.0)
 }
 
@@ -176,7 +195,7 @@ pub fn get(port: u16, path: &str) -> Option<String> {
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     let (head, body) = response.split_once("\r\n\r\n")?;
-    head.starts_with("HTTP/1.0 200").then(|| body.to_owned()).or_else(|| {
-        head.starts_with("HTTP/1.1 200").then(|| body.to_owned())
-    })
+    head.starts_with("HTTP/1.0 200")
+        .then(|| body.to_owned())
+        .or_else(|| head.starts_with("HTTP/1.1 200").then(|| body.to_owned()))
 }
