@@ -4,8 +4,8 @@
 //! and how much memory the process holds.
 //!
 //! ```sh
-//! cargo bench --bench reconciler                    # 1 and 100 clusters
-//! cargo bench --bench reconciler -- --clusters 20   # a smaller fleet
+//! cargo bench --bench reconciler                    # 1 and 30 clusters
+//! cargo bench --bench reconciler -- --clusters 10   # a smaller fleet
 //! MULTIGRES_BENCH_TESTPLANE=DIR cargo bench --bench reconciler   # reuse `testplane/up DIR`
 //! ```
 //!
@@ -17,7 +17,7 @@
 //!    no cluster, then the time from the first apply until every object
 //!    `multigres render` generates for it is live (listed by kind and name),
 //!    then until the reconcile counters stop moving;
-//! 2. the same for a fleet of `--clusters` (100) clusters of distinct names
+//! 2. the same for a fleet of `--clusters` (30: see [`SERVICE_IPS`]) clusters of distinct names
 //!    in a second namespace, and the memory once they converged;
 //! 3. no-op: a fresh full-mode reconciler over the converged fleet (every
 //!    object is reconciled once more, nothing is to change), then 60
@@ -59,6 +59,12 @@ const QUIET: Duration = Duration::from_secs(5);
 const IDLE: Duration = Duration::from_secs(60);
 const CONVERGE_LIMIT: Duration = Duration::from_secs(900);
 const WRITES: [&str; 4] = ["POST", "PUT", "PATCH", "DELETE"];
+/// The test control plane's Service range (`testplane/up`: 10.0.0.0/24)
+/// holds 253 cluster IPs besides `kubernetes`; a minimal cluster takes 7,
+/// so 100 clusters cannot be served there (the API server answers "range
+/// is full"). 30 clusters, plus the one of the first phase, fit.
+const SERVICE_IPS: usize = 253;
+const DEFAULT_CLUSTERS: usize = 30;
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -75,7 +81,10 @@ fn inputs(names: &[String]) -> Vec<Input> {
     let mut cluster = None;
     for document in documents.into_iter().filter(|d| !d.value.is_null()) {
         let mut value = document.value;
-        value["metadata"].as_object_mut().unwrap().remove("namespace");
+        value["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("namespace");
         match value["kind"].as_str() {
             Some("Secret") => secret = Some(value),
             Some("MultigresCluster") => cluster = Some(value),
@@ -87,7 +96,10 @@ fn inputs(names: &[String]) -> Vec<Input> {
     for name in names {
         let mut cluster = cluster.clone();
         cluster["metadata"]["name"] = Value::from(name.as_str());
-        inputs.push(Input::new(format!("{name}.yaml"), compile::emit::yaml(&cluster)));
+        inputs.push(Input::new(
+            format!("{name}.yaml"),
+            compile::emit::yaml(&cluster),
+        ));
     }
     inputs
 }
@@ -138,7 +150,9 @@ fn sum(body: &str, name: &str, label: &str) -> f64 {
                 Some(rest) => rest.split_once("} ")?,
                 None => ("", rest.strip_prefix(' ')?),
             };
-            labels.contains(label).then(|| value.trim().parse::<f64>().ok())?
+            labels
+                .contains(label)
+                .then(|| value.trim().parse::<f64>().ok())?
         })
         .sum()
 }
@@ -189,7 +203,10 @@ fn wait_quiet(operator: &Operator, limit: Duration) -> (Counters, Instant) {
     let mut last = counters(operator);
     let mut moved = Instant::now();
     while moved.elapsed() < QUIET {
-        assert!(Instant::now() < deadline, "the reconciler did not settle in {limit:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the reconciler did not settle in {limit:?}"
+        );
         std::thread::sleep(Duration::from_millis(250));
         let now = counters(operator);
         if now.reconciles != last.reconciles || now.requests != last.requests {
@@ -315,7 +332,10 @@ async fn create_namespace(client: &kube::Client, name: &str) {
 
 /// Server-side applies the inputs (cluster, Secret) as a user would.
 async fn apply_inputs(client: &kube::Client, discovery: &Discovery, objects: &[Object]) {
-    for object in objects.iter().filter(|o| matches!(o.origin, Origin::Input(_))) {
+    for object in objects
+        .iter()
+        .filter(|o| matches!(o.origin, Origin::Input(_)))
+    {
         let resource = resource(discovery, &object.api_version, &object.kind);
         let api = Api::<kube::api::DynamicObject>::namespaced_with(
             client.clone(),
@@ -457,7 +477,9 @@ struct Settings {
 }
 
 fn settings(args: &[String]) -> Settings {
-    let mut settings = Settings { clusters: 100 };
+    let mut settings = Settings {
+        clusters: DEFAULT_CLUSTERS,
+    };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         if arg == "--clusters" {
@@ -510,6 +532,19 @@ fn main() {
 }
 
 async fn bench(clusters: usize) {
+    let ips = |count: usize| {
+        generated(&render(&cluster_names(count), "check"))
+            .filter(|o| {
+                o.kind == "Service"
+                    && o.value.pointer("/spec/clusterIP") != Some(&Value::from("None"))
+            })
+            .count()
+    };
+    assert!(
+        ips(1) + ips(clusters) <= SERVICE_IPS,
+        "{clusters} clusters need {} cluster IPs; the test control plane has {SERVICE_IPS}",
+        ips(1) + ips(clusters)
+    );
     println!("machine at the start: {}", machine());
     let plane = Plane::start();
     plane.install_crds();
@@ -567,7 +602,10 @@ fn self_check(clusters: usize) {
     let names: BTreeSet<(&str, &str)> = generated(&fleet)
         .map(|o| (o.kind.as_str(), o.name.as_str()))
         .collect();
-    assert!(per_cluster > 10, "one cluster generates {per_cluster} objects");
+    assert!(
+        per_cluster > 10,
+        "one cluster generates {per_cluster} objects"
+    );
     assert_eq!(
         names.len(),
         clusters * per_cluster,
