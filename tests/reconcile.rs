@@ -80,14 +80,74 @@ pub(crate) async fn apply_inputs(
         .iter()
         .filter(|o| matches!(o.origin, Origin::Input(_)))
     {
-        api_for(client, discovery, object)
-            .patch(
-                &object.name,
-                &PatchParams::apply(manager).force(),
-                &Patch::Apply(&object.value),
-            )
+        apply_object(client, discovery, object, manager).await;
+    }
+}
+
+/// Server-side applies one object of a render, as `manager` (a user's
+/// kubectl, a GitOps tool).
+pub(crate) async fn apply_object(
+    client: &kube::Client,
+    discovery: &Discovery,
+    object: &compile::Object,
+    manager: &str,
+) {
+    api_for(client, discovery, object)
+        .patch(
+            &object.name,
+            &PatchParams::apply(manager).force(),
+            &Patch::Apply(&object.value),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("apply {} {}: {e}", object.kind, object.name));
+}
+
+/// Every object of `kinds` in the render has a `status.phase`.
+pub(crate) async fn statuses_written(
+    client: &kube::Client,
+    discovery: &Discovery,
+    objects: &[compile::Object],
+    kinds: &[&str],
+) -> Result<(), String> {
+    for object in objects.iter().filter(|o| kinds.contains(&o.kind.as_str())) {
+        let live = api_for(client, discovery, object)
+            .get(&object.name)
             .await
-            .unwrap_or_else(|e| panic!("apply {} {}: {e}", object.kind, object.name));
+            .unwrap();
+        if live.data.pointer("/status/phase").is_none() {
+            return Err(format!(
+                "{} {} has no status.phase",
+                object.kind, object.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// What the runtime mode may never do to an object a GitOps tool applied:
+/// own a field outside the status subresource.
+pub(crate) async fn assert_only_status_written(
+    client: &kube::Client,
+    discovery: &Discovery,
+    objects: &[compile::Object],
+) {
+    for object in objects {
+        let live = api_for(client, discovery, object)
+            .get(&object.name)
+            .await
+            .unwrap();
+        for entry in live.metadata.managed_fields.unwrap_or_default() {
+            if entry.manager.as_deref() == Some("multigres-operator") {
+                assert_eq!(
+                    entry.subresource.as_deref(),
+                    Some("status"),
+                    "{} {}: the runtime mode wrote {:?}",
+                    object.kind,
+                    object.name,
+                    entry.fields_v1
+                );
+            }
+        }
     }
 }
 
@@ -235,14 +295,7 @@ async fn edits_reach_the_objects_and_templates_reach_exactly_their_clusters() {
         }
     });
     let template = edited.iter().find(|o| o.kind == "CellTemplate").unwrap();
-    api_for(&client, &discovery, template)
-        .patch(
-            &template.name,
-            &PatchParams::apply("kubectl").force(),
-            &Patch::Apply(&template.value),
-        )
-        .await
-        .unwrap();
+    apply_object(&client, &discovery, template, "kubectl").await;
     eventually(
         "the template edit reaches its cluster",
         Duration::from_secs(60),
@@ -271,14 +324,7 @@ async fn edits_reach_the_objects_and_templates_reach_exactly_their_clusters() {
         .iter()
         .find(|o| o.kind == "MultigresCluster")
         .unwrap();
-    api_for(&client, &discovery, cluster_object)
-        .patch(
-            &cluster_object.name,
-            &PatchParams::apply("kubectl").force(),
-            &Patch::Apply(&cluster_object.value),
-        )
-        .await
-        .unwrap();
+    apply_object(&client, &discovery, cluster_object, "kubectl").await;
     eventually(
         "the cluster edit reaches the gateway",
         Duration::from_secs(60),
@@ -401,60 +447,37 @@ async fn runtime_mode_writes_status_and_never_a_static_field() {
     let objects = render("two-cells", ns);
     // A GitOps tool applies everything, the generated objects included.
     for object in &objects {
-        api_for(&client, &discovery, object)
-            .patch(
-                &object.name,
-                &PatchParams::apply("argocd-controller").force(),
-                &Patch::Apply(&object.value),
-            )
-            .await
-            .unwrap();
+        apply_object(&client, &discovery, object, "argocd-controller").await;
     }
     let operator = Operator::start(&plane.kubeconfig(), "runtime", ns, &[], &[]);
     eventually(
         "every child and the cluster have a status",
         Duration::from_secs(60),
         async || {
-            for object in objects.iter().filter(|o| {
-                matches!(
-                    o.kind.as_str(),
-                    "MultigresCluster" | "Cell" | "TableGroup" | "Shard" | "TopoServer"
-                )
-            }) {
-                let live = api_for(&client, &discovery, object)
-                    .get(&object.name)
-                    .await
-                    .unwrap();
-                if live.data.pointer("/status/phase").is_none() {
-                    return Err(format!(
-                        "{} {} has no status.phase",
-                        object.kind, object.name
-                    ));
-                }
-            }
-            Ok(())
+            statuses_written(
+                &client,
+                &discovery,
+                &objects,
+                &[
+                    "MultigresCluster",
+                    "Cell",
+                    "TableGroup",
+                    "Shard",
+                    "TopoServer",
+                ],
+            )
+            .await
         },
     )
     .await;
     // Let every controller pass at least once more.
     tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_only_status_written(&client, &discovery, &objects).await;
     for object in &objects {
         let live = api_for(&client, &discovery, object)
             .get(&object.name)
             .await
             .unwrap();
-        for entry in live.metadata.managed_fields.unwrap_or_default() {
-            if entry.manager.as_deref() == Some("multigres-operator") {
-                assert_eq!(
-                    entry.subresource.as_deref(),
-                    Some("status"),
-                    "{} {}: the runtime mode wrote {:?}",
-                    object.kind,
-                    object.name,
-                    entry.fields_v1
-                );
-            }
-        }
         assert!(
             live.metadata.finalizers.unwrap_or_default().is_empty(),
             "{} {}: the runtime mode added a finalizer",

@@ -14,14 +14,12 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{
-    Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams, PostParams,
-};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, PostParams};
 use kube::discovery::Discovery;
 use serde_json::json;
 
-use super::apiserver::{api_for, render, render_edited, start};
-use super::reconcile::{apply_inputs, eventually, generated, matches_render};
+use super::apiserver::{render, render_edited, start};
+use super::reconcile::{apply_inputs, apply_object, eventually, generated, matches_render};
 use super::support::operator::Operator;
 use super::support::testplane::ControlPlane;
 use multigres::compile;
@@ -286,14 +284,7 @@ async fn kill_9_at_any_point_and_a_restart_converge_with_no_duplicate_or_orphan(
         }
     });
     let template = edited.iter().find(|o| o.kind == "CellTemplate").unwrap();
-    api_for(&client, &discovery, template)
-        .patch(
-            &template.name,
-            &PatchParams::apply("kubectl").force(),
-            &Patch::Apply(&template.value),
-        )
-        .await
-        .unwrap();
+    apply_object(&client, &discovery, template, "kubectl").await;
     let _fourth = full();
     converged_without_strays(
         "a restart after a kill converges the edit made while it was down",
@@ -416,14 +407,7 @@ async fn only_the_leader_writes_and_a_killed_leader_hands_over_within_the_lease_
         .iter()
         .find(|o| o.kind == "MultigresCluster")
         .unwrap();
-    api_for(&client, &discovery, cluster)
-        .patch(
-            &cluster.name,
-            &PatchParams::apply("kubectl").force(),
-            &Patch::Apply(&cluster.value),
-        )
-        .await
-        .unwrap();
+    apply_object(&client, &discovery, cluster, "kubectl").await;
     eventually(
         "the new leader converges an edit",
         Duration::from_secs(60),

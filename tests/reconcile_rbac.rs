@@ -21,9 +21,12 @@ use kube::api::{Api, ListParams, Patch, PatchParams};
 use kube::discovery::Discovery;
 use serde_json::{Value, json};
 
-use super::apiserver::{api_for, render, start};
+use super::apiserver::{render, start};
 use super::install::{self, CLUSTER_WIDE};
-use super::reconcile::{apply_inputs, cluster, eventually, generated, matches_render};
+use super::reconcile::{
+    apply_inputs, apply_object, assert_only_status_written, cluster, eventually, generated,
+    matches_render, statuses_written,
+};
 use super::support::operator::Operator;
 use multigres::api::MultigresCluster;
 use multigres::compile;
@@ -187,14 +190,7 @@ async fn the_installed_service_account_runs_each_mode_and_is_refused_what_its_mo
     let gitops = plane.namespace(&client, "rbac-runtime").await;
     let objects = render("minimal", &gitops.name);
     for object in &objects {
-        api_for(&client, &discovery, object)
-            .patch(
-                &object.name,
-                &PatchParams::apply("argocd-controller").force(),
-                &Patch::Apply(&object.value),
-            )
-            .await
-            .unwrap();
+        apply_object(&client, &discovery, object, "argocd-controller").await;
     }
     let runtime = Operator::start(
         &kubeconfig,
@@ -203,49 +199,23 @@ async fn the_installed_service_account_runs_each_mode_and_is_refused_what_its_mo
         &["--leader-elect"],
         &env,
     );
-    let with_status = ["MultigresCluster", "Cell", "TableGroup", "Shard"];
     eventually(
         "every child and the cluster have a status",
         Duration::from_secs(90),
         async || {
-            for object in objects
-                .iter()
-                .filter(|o| with_status.contains(&o.kind.as_str()))
-            {
-                let live = api_for(&client, &discovery, object)
-                    .get(&object.name)
-                    .await
-                    .unwrap();
-                if live.data.pointer("/status/phase").is_none() {
-                    return Err(format!(
-                        "{} {} has no status.phase",
-                        object.kind, object.name
-                    ));
-                }
-            }
-            Ok(())
+            statuses_written(
+                &client,
+                &discovery,
+                &objects,
+                &["MultigresCluster", "Cell", "TableGroup", "Shard"],
+            )
+            .await
         },
     )
     .await;
     // Let every controller pass once more.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    for object in &objects {
-        let live = api_for(&client, &discovery, object)
-            .get(&object.name)
-            .await
-            .unwrap();
-        for entry in live.metadata.managed_fields.unwrap_or_default() {
-            if entry.manager.as_deref() == Some("multigres-operator") {
-                assert_eq!(
-                    entry.subresource.as_deref(),
-                    Some("status"),
-                    "{} {}",
-                    object.kind,
-                    object.name
-                );
-            }
-        }
-    }
+    assert_only_status_written(&client, &discovery, &objects).await;
     let log = runtime.log_text();
     assert!(
         log.contains("acquired the lease"),

@@ -175,14 +175,24 @@ where
     out
 }
 
-/// Adds the cleanup finalizer, with the cluster's resourceVersion as an
-/// optimistic lock (upstream's merge patch).
+/// Adds the cleanup finalizer.
 async fn add_finalizer(ctx: &Context, cluster: &MultigresCluster) -> Result<(), Error> {
     if cluster.finalizers().iter().any(|f| f == CLEANUP_FINALIZER) {
         return Ok(());
     }
     let mut finalizers = cluster.finalizers().to_vec();
     finalizers.push(CLEANUP_FINALIZER.into());
+    set_finalizers(ctx, cluster, &finalizers).await
+}
+
+/// Writes the cluster's finalizers with a merge patch that carries its
+/// resourceVersion: an optimistic lock, so a finalizer someone else added
+/// meanwhile is never dropped (upstream does the same).
+async fn set_finalizers(
+    ctx: &Context,
+    cluster: &MultigresCluster,
+    finalizers: &[String],
+) -> Result<(), Error> {
     let patch = json!({"metadata": {
         "finalizers": finalizers,
         "resourceVersion": cluster.resource_version(),
@@ -214,22 +224,13 @@ async fn clean_up(ctx: &Context, cluster: &MultigresCluster) -> Result<(), Error
     table_groups
         .delete_collection(&DeleteParams::background(), &params)
         .await?;
-    let finalizers: Vec<&String> = cluster
+    let finalizers: Vec<String> = cluster
         .finalizers()
         .iter()
         .filter(|f| *f != CLEANUP_FINALIZER)
+        .cloned()
         .collect();
-    let patch = json!({"metadata": {
-        "finalizers": finalizers,
-        "resourceVersion": cluster.resource_version(),
-    }});
-    api(ctx, cluster)
-        .patch(
-            &cluster.name_any(),
-            &PatchParams::default(),
-            &Patch::Merge(&patch),
-        )
-        .await?;
+    set_finalizers(ctx, cluster, &finalizers).await?;
     ctx.event(
         CONTROLLER,
         cluster,

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::caches::Stores;
 use super::metrics::Metrics;
-use super::plan::{Applied, FIELD_MANAGER, ObjectKey};
+use super::plan::{Applied, FIELD_MANAGER, ObjectKey, PENDING_DELETION};
 use crate::images::ImageSet;
 
 /// Who applies the static objects.
@@ -128,6 +128,19 @@ impl Context {
         if let Err(e) = recorder.publish(&event, &object.object_ref(&())).await {
             tracing::warn!(error = %e, reason, "could not publish an event");
         }
+    }
+
+    /// Annotates `multigres.com/pending-deletion` on `name`: the first step
+    /// of upstream's deletion handshake (its controller prepares, reports
+    /// `ReadyForDeletion`, and only then is it deleted).
+    pub async fn mark_pending_deletion<K>(api: &Api<K>, name: &str) -> Result<(), Error>
+    where
+        K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    {
+        let patch = json!({"metadata": {"annotations": {PENDING_DELETION: "true"}}});
+        api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await?;
+        Ok(())
     }
 
     /// Writes `status` with server-side apply (upstream: force, field

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::context::{Context, Error};
 use super::desired::{self, LiveInputs};
-use super::plan::{self, Action, Applied, FIELD_MANAGER, Live, ObjectKey, PENDING_DELETION};
+use super::plan::{self, Action, Applied, FIELD_MANAGER, Live, ObjectKey};
 use crate::api::MultigresCluster;
 use crate::labels;
 
@@ -95,9 +95,7 @@ pub async fn reconcile(ctx: &Context, cluster: &MultigresCluster) -> Result<Outc
                     live.insert(key, now_live);
                 }
                 Action::MarkPendingDeletion(key) => {
-                    let patch = json!({"metadata": {"annotations": {PENDING_DELETION: "true"}}});
-                    api_for(ctx, &namespace, &key)
-                        .patch(&key.name, &PatchParams::default(), &Patch::Merge(&patch))
+                    Context::mark_pending_deletion(&api_for(ctx, &namespace, &key), &key.name)
                         .await?;
                     if let Some(l) = live.get_mut(&key) {
                         l.pending_deletion = true;

@@ -10,11 +10,10 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, Time};
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams};
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
-use serde_json::json;
 
 use super::cluster::{owned, publish};
 use super::context::{Context, Error, REQUEUE_NOT_HEALTHY, REQUEUE_PENDING};
@@ -101,13 +100,7 @@ pub async fn reconcile_table_group(
         // Upstream: mark every Shard, wait until each is ready, then report.
         let api: Api<Shard> = Api::namespaced(ctx.client.clone(), &namespace);
         for shard in shards.iter().filter(|s| !pending_deletion(*s)) {
-            let patch = json!({"metadata": {"annotations": {PENDING_DELETION: "true"}}});
-            api.patch(
-                &shard.name_any(),
-                &PatchParams::default(),
-                &Patch::Merge(&patch),
-            )
-            .await?;
+            Context::mark_pending_deletion(&api, &shard.name_any()).await?;
             ctx.event(
                 TABLE_GROUP_CONTROLLER,
                 shard,

@@ -29,7 +29,7 @@ use crate::compile::Parent;
 /// The field manager of every write, as upstream's.
 pub const FIELD_MANAGER: &str = "multigres-operator";
 /// Marks a child whose parent no longer wants it (upstream's name).
-pub const PENDING_DELETION: &str = "multigres.com/pending-deletion";
+pub use super::status::PENDING_DELETION;
 
 /// An object's identity in a namespace.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
