@@ -247,7 +247,18 @@ async fn full_mode_converges_to_the_render_of_every_example() {
             namespace.name
         );
         assert!(operator.sample(r#"multigres_operator_reconcile_total{controller="multigrescluster",result="success"}"#) >= 1.0);
-        assert!(operator.ready(), "{example}: /readyz does not answer 200");
+        // One probe can time out on a loaded machine (ten reconcilers and
+        // the rest of the suite share two cores), as a kubelet's can: the
+        // probe is polled, as the kubelet polls it.
+        eventually(
+            &format!("{example}: /readyz answers 200"),
+            Duration::from_secs(30),
+            async || match operator.ready() {
+                true => Ok(()),
+                false => Err("not 200".to_owned()),
+            },
+        )
+        .await;
     }
 }
 
