@@ -198,7 +198,9 @@ impl Informers {
 }
 
 impl Stores {
-    /// Waits until every store holds its first complete list.
+    /// Waits until every store holds its first complete list. Call it from
+    /// one task only (run.rs): a store wakes only its latest waiter; the
+    /// controllers wait on `Context::caches_synced` instead.
     pub async fn ready(&self) {
         // A store that never syncs makes start-up hang; the caller logs
         // and the readiness probe stays false, which is what to see.

@@ -2,7 +2,7 @@
 //! metrics, and the few writes all of them make (status, events).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use kube::api::{Api, Patch, PatchParams};
@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::caches::Stores;
 use super::metrics::Metrics;
-use super::plan::{Applied, FIELD_MANAGER, ObjectKey, PENDING_DELETION};
+use super::plan::{FIELD_MANAGER, PENDING_DELETION};
 use crate::images::ImageSet;
 
 /// Who applies the static objects.
@@ -55,10 +55,10 @@ pub struct Context {
     pub stores: Stores,
     pub metrics: Arc<Metrics>,
     pub images: ImageSet,
-    /// What this process applied, by namespace and object (plan.rs).
-    pub applied: Mutex<HashMap<(String, ObjectKey), Applied>>,
     /// The Event recorder of each controller (upstream's component names).
     recorders: HashMap<&'static str, Recorder>,
+    /// True once every cache holds its first complete list (run.rs sets it).
+    synced: tokio::sync::watch::Sender<bool>,
 }
 
 /// Requeue periods of upstream (§0.3).
@@ -96,9 +96,24 @@ impl Context {
             stores,
             metrics,
             images,
-            applied: Mutex::new(HashMap::new()),
             recorders,
+            synced: tokio::sync::watch::Sender::new(false),
         }
+    }
+
+    /// Marks every cache synced: reconciles waiting in `caches_synced` go on.
+    pub fn set_caches_synced(&self) {
+        self.synced.send_replace(true);
+    }
+
+    /// Waits until every cache holds its first complete list. The
+    /// controllers start with the informers, and a reconcile decided on a
+    /// partial cache would apply again what exists, or write a status that
+    /// misses children (and another one a moment later). One task waits on
+    /// the stores (kube's `Store::wait_until_ready` wakes only its latest
+    /// waiter) and sets this flag for everyone.
+    pub async fn caches_synced(&self) {
+        let _ = self.synced.subscribe().wait_for(|synced| *synced).await;
     }
 
     /// Publishes an Event about `object`. A failure is logged, never fatal:

@@ -63,7 +63,7 @@ fn cluster_of<K: Resource>(object: &K) -> Option<ObjectRef<MultigresCluster>> {
 }
 
 /// Runs one controller's reconcile with a span naming the object, and
-/// counts it.
+/// counts it, once every cache is synced (`Context::caches_synced`).
 async fn observed<K, F>(
     ctx: Arc<Context>,
     controller: &'static str,
@@ -74,6 +74,7 @@ where
     K: Resource + ResourceExt,
     F: Future<Output = Result<Action, Error>>,
 {
+    ctx.caches_synced().await;
     let namespace = object.namespace().unwrap_or_default();
     let name = object.name_any();
     let span =

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::context::{Context, Error};
 use super::desired::{self, LiveInputs};
-use super::plan::{self, Action, Applied, FIELD_MANAGER, Live, ObjectKey};
+use super::plan::{self, Action, FIELD_MANAGER, Live, ObjectKey};
 use crate::api::MultigresCluster;
 use crate::labels;
 
@@ -54,23 +54,15 @@ pub async fn reconcile(ctx: &Context, cluster: &MultigresCluster) -> Result<Outc
     .map_err(|diagnostics| Error::Compile(diagnostics.to_string()))?;
 
     let mut live = owned_objects(ctx, &namespace, &name);
+    add_uncached(ctx, &namespace, &desired, &mut live).await?;
     let mut outcome = Outcome::default();
     let cluster_uid = cluster.uid().unwrap_or_default();
     for _ in 0..PASSES {
-        let applied: std::collections::HashMap<ObjectKey, Applied> = {
-            let records = ctx.applied.lock().unwrap_or_else(|e| e.into_inner());
-            records
-                .iter()
-                .filter(|((ns, _), _)| *ns == namespace)
-                .map(|((_, key), applied)| (key.clone(), applied.clone()))
-                .collect()
-        };
         let planned = plan::full(&plan::Observed {
             cluster_name: &name,
             cluster_uid: &cluster_uid,
             desired: &desired,
             live: &live,
-            applied: &applied,
         });
         outcome.requeue = (!planned.waiting.is_empty()).then_some(WAITING_REQUEUE);
         if planned.actions.is_empty() {
@@ -79,20 +71,9 @@ pub async fn reconcile(ctx: &Context, cluster: &MultigresCluster) -> Result<Outc
         for action in planned.actions {
             outcome.writes += 1;
             match action {
-                Action::Apply { key, value, hash } => {
+                Action::Apply { key, value } => {
                     let applied = apply(ctx, &namespace, &key, &value).await?;
-                    let now_live = Live::of(&applied);
-                    ctx.applied
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(
-                            (namespace.clone(), key.clone()),
-                            Applied {
-                                hash,
-                                version: now_live.version.clone(),
-                            },
-                        );
-                    live.insert(key, now_live);
+                    live.insert(key, Live::of(&applied));
                 }
                 Action::MarkPendingDeletion(key) => {
                     Context::mark_pending_deletion(&api_for(ctx, &namespace, &key), &key.name)
@@ -218,6 +199,46 @@ pub fn collect_config_refs(value: &Value, names: &mut BTreeSet<String>) {
         Value::Array(items) => items.iter().for_each(|i| collect_config_refs(i, names)),
         _ => {}
     }
+}
+
+/// The kinds `owned_objects` reads from the caches. The render holds one
+/// more, cert-manager's Certificate, which is read from the API server.
+const CACHED: [(&str, &str); 10] = [
+    (crate::api::API_VERSION, "Cell"),
+    (crate::api::API_VERSION, "TableGroup"),
+    (crate::api::API_VERSION, "Shard"),
+    (crate::api::API_VERSION, "TopoServer"),
+    ("apps/v1", "Deployment"),
+    ("apps/v1", "StatefulSet"),
+    ("v1", "Service"),
+    ("policy/v1", "PodDisruptionBudget"),
+    ("v1", "PersistentVolumeClaim"),
+    ("v1", "ConfigMap"),
+];
+
+/// Adds to `live` the desired objects of kinds no cache holds, read from
+/// the API server, so the planner can tell that they need no apply (reads
+/// are not writes).
+async fn add_uncached(
+    ctx: &Context,
+    namespace: &str,
+    desired: &[plan::Desired],
+    live: &mut BTreeMap<ObjectKey, Live>,
+) -> Result<(), Error> {
+    for object in desired {
+        let key = ObjectKey::of(&object.value);
+        let cached = CACHED
+            .iter()
+            .any(|(api_version, kind)| key.api_version == *api_version && key.kind == *kind);
+        if cached || live.contains_key(&key) {
+            continue;
+        }
+        if let Some(found) = api_for(ctx, namespace, &key).get_opt(&key.name).await? {
+            let value = serde_json::to_value(found).map_err(|e| Error::Other(e.to_string()))?;
+            live.insert(key, Live::of(&value));
+        }
+    }
+    Ok(())
 }
 
 /// The live objects of the cluster that this mode applied: they carry the

@@ -10,12 +10,13 @@
 //! - **runtime** mode leaves static objects to a GitOps tool and writes
 //!   only status (and, in later work, the runtime objects).
 //!
-//! The pure parts (`plan`, `desired`, `status`) build without the
+//! The pure parts (`plan` with `unchanged`, `desired`, `status`) build without the
 //! `operator` feature; the rest needs the kube client and tokio.
 
 pub mod desired;
 pub mod plan;
 pub mod status;
+pub mod unchanged;
 
 #[cfg(feature = "operator")]
 pub mod caches;

@@ -8,9 +8,10 @@
 //!   (the cluster, or the child it was built from) so garbage collection
 //!   works; a parent that does not exist yet has no UID, so its objects wait
 //!   for the next pass.
-//! - **Quiet when idle.** An object whose desired bytes were applied before
-//!   and whose live version has not moved since is not applied again: a
-//!   reconcile with nothing to do writes nothing.
+//! - **Quiet when idle.** An object whose live version already holds the
+//!   render (unchanged.rs: the fields our manager owns and their values) is
+//!   not applied again: a reconcile with nothing to do writes nothing, also
+//!   the first one after a restart or a change of leader.
 //! - **Upstream's deletion order.** A Cell, TableGroup or Shard that left the
 //!   render is first marked `multigres.com/pending-deletion`, and deleted once
 //!   its controller reports `ReadyForDeletion` (it drains, or removes its
@@ -18,10 +19,9 @@
 //!   itself going away are left to garbage collection, so nothing is removed
 //!   ahead of its owner.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::api::Kind;
 use crate::compile::Parent;
@@ -81,9 +81,10 @@ pub struct Desired {
 pub struct Live {
     pub key: Option<ObjectKey>,
     pub uid: String,
-    /// `metadata.generation` where the kind has one, else the resourceVersion:
-    /// what moves when someone else changes the object.
-    pub version: String,
+    /// The object, without its status and managedFields.
+    pub object: Value,
+    /// The `fieldsV1` of our field manager's Apply entry (null without one).
+    pub owned_fields: Value,
     /// UIDs of its owners.
     pub owners: Vec<String>,
     /// Marked `multigres.com/pending-deletion`.
@@ -97,15 +98,24 @@ pub struct Live {
 impl Live {
     pub fn of(value: &Value) -> Self {
         let meta = |pointer: &str| value.pointer(&format!("/metadata{pointer}"));
-        let version = match meta("/generation").and_then(Value::as_i64) {
-            Some(generation) => format!("g{generation}"),
-            None => format!(
-                "r{}",
-                meta("/resourceVersion")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-            ),
-        };
+        let owned_fields = meta("/managedFields")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|entry| {
+                entry["manager"] == FIELD_MANAGER
+                    && entry["operation"] == "Apply"
+                    && entry.get("subresource").is_none_or(Value::is_null)
+            })
+            .map(|entry| entry["fieldsV1"].clone())
+            .unwrap_or(Value::Null);
+        let mut object = value.clone();
+        if let Some(fields) = object.as_object_mut() {
+            fields.remove("status");
+        }
+        if let Some(Value::Object(metadata)) = object.get_mut("metadata") {
+            metadata.remove("managedFields");
+        }
         let ready_for_deletion = value
             .pointer("/status/conditions")
             .and_then(Value::as_array)
@@ -120,7 +130,8 @@ impl Live {
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_owned(),
-            version,
+            object,
+            owned_fields,
             owners: meta("/ownerReferences")
                 .and_then(Value::as_array)
                 .into_iter()
@@ -136,13 +147,6 @@ impl Live {
     }
 }
 
-/// A past apply: the hash of the bytes sent and the live version it left.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Applied {
-    pub hash: String,
-    pub version: String,
-}
-
 /// What the planner sees of one cluster.
 pub struct Observed<'a> {
     pub cluster_name: &'a str,
@@ -151,21 +155,13 @@ pub struct Observed<'a> {
     pub desired: &'a [Desired],
     /// Live objects that carry this cluster's labels and an owner of ours.
     pub live: &'a BTreeMap<ObjectKey, Live>,
-    /// What this process applied before (lost on restart: then everything
-    /// is applied once more, which changes nothing on the server).
-    pub applied: &'a HashMap<ObjectKey, Applied>,
 }
 
 /// One write.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    /// Server-side apply of `value` (ownerReferences filled in); `hash`
-    /// identifies the bytes for the next pass's "unchanged" check.
-    Apply {
-        key: ObjectKey,
-        value: Value,
-        hash: String,
-    },
+    /// Server-side apply of `value` (ownerReferences filled in).
+    Apply { key: ObjectKey, value: Value },
     /// Annotate `multigres.com/pending-deletion` (the first step of
     /// upstream's deletion handshake).
     MarkPendingDeletion(ObjectKey),
@@ -226,13 +222,10 @@ pub fn full(observed: &Observed<'_>) -> Plan {
             "controller": true,
             "blockOwnerDeletion": true,
         }]);
-        let hash = hash_of(&value);
-        let unchanged = match (observed.applied.get(&key), live) {
-            (Some(applied), Some(live)) => applied.hash == hash && applied.version == live.version,
-            _ => false,
-        };
+        let unchanged = live
+            .is_some_and(|live| super::unchanged::holds(&value, &live.object, &live.owned_fields));
         if !unchanged {
-            plan.actions.push(Action::Apply { key, value, hash });
+            plan.actions.push(Action::Apply { key, value });
         }
     }
 
@@ -277,12 +270,6 @@ pub fn full(observed: &Observed<'_>) -> Plan {
     plan
 }
 
-/// A short, stable hash of an object's bytes.
-pub fn hash_of(value: &Value) -> String {
-    let digest = Sha256::digest(value.to_string().as_bytes());
-    digest.iter().take(12).map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,18 +292,13 @@ mod tests {
         (ObjectKey::of(&value), Live::of(&value))
     }
 
-    fn plan(
-        desired: &[Desired],
-        live: &[(ObjectKey, Live)],
-        applied: &HashMap<ObjectKey, Applied>,
-    ) -> Plan {
+    fn plan(desired: &[Desired], live: &[(ObjectKey, Live)]) -> Plan {
         let live: BTreeMap<_, _> = live.iter().cloned().collect();
         full(&Observed {
             cluster_name: "c",
             cluster_uid: "uid-c",
             desired,
             live: &live,
-            applied,
         })
     }
 
@@ -349,7 +331,7 @@ mod tests {
 
     #[test]
     fn owners_come_first_and_their_objects_wait_for_their_uid() {
-        let plan = plan(&[cell(), gateway()], &[], &HashMap::new());
+        let plan = plan(&[cell(), gateway()], &[]);
         assert_eq!(applied_keys(&plan), ["Cell c-zone-a"]);
         assert_eq!(
             plan.waiting,
@@ -368,7 +350,7 @@ mod tests {
     #[test]
     fn once_the_owner_exists_its_objects_point_at_its_uid() {
         let live_cell = live(&object("Cell", "c-zone-a"), "uid-cell", &["uid-c"]);
-        let plan = plan(&[cell(), gateway()], &[live_cell], &HashMap::new());
+        let plan = plan(&[cell(), gateway()], &[live_cell]);
         assert_eq!(
             applied_keys(&plan),
             ["Cell c-zone-a", "Deployment c-zone-a-multigateway"]
@@ -381,40 +363,42 @@ mod tests {
     }
 
     #[test]
-    fn an_object_applied_before_and_unchanged_since_is_not_applied_again() {
-        let first = plan(&[cell()], &[], &HashMap::new());
-        let Action::Apply { key, hash, .. } = &first.actions[0] else {
+    fn an_object_that_holds_the_render_is_not_applied_again() {
+        let first = plan(&[cell()], &[]);
+        let Action::Apply { value, .. } = &first.actions[0] else {
             unreachable!()
         };
-        let live_cell = live(&object("Cell", "c-zone-a"), "uid-cell", &["uid-c"]);
-        let mut applied = HashMap::new();
-        applied.insert(
-            key.clone(),
-            Applied {
-                hash: hash.clone(),
-                version: live_cell.1.version.clone(),
+        // The Cell as the server stores our apply: a uid, and the fields
+        // our manager owns.
+        let mut stored = value.clone();
+        stored["metadata"]["uid"] = json!("uid-cell");
+        stored["metadata"]["managedFields"] = json!([{
+            "manager": FIELD_MANAGER, "operation": "Apply", "fieldsType": "FieldsV1",
+            "fieldsV1": {
+                "f:metadata": {"f:ownerReferences": {"k:{\"uid\":\"uid-c\"}": {
+                    ".": {}, "f:apiVersion": {}, "f:kind": {}, "f:name": {}, "f:uid": {},
+                    "f:controller": {}, "f:blockOwnerDeletion": {}}}},
+                "f:spec": {"f:x": {}},
             },
-        );
+        }]);
+        let stored = (ObjectKey::of(&stored), Live::of(&stored));
         assert_eq!(
-            plan(&[cell()], std::slice::from_ref(&live_cell), &applied),
+            plan(&[cell()], std::slice::from_ref(&stored)),
             Plan::default()
         );
 
-        // Someone else changed it (its generation moved): applied again.
-        let mut moved = live_cell.clone();
-        moved.1.version = "g2".into();
+        // Someone else changed a field we own: applied again.
+        let mut drifted = stored.clone();
+        drifted.1.object["spec"]["x"] = json!(3);
         assert_eq!(
-            applied_keys(&plan(&[cell()], &[moved], &applied)),
+            applied_keys(&plan(&[cell()], &[drifted])),
             ["Cell c-zone-a"]
         );
 
         // The render changed: applied again.
         let mut edited = cell();
         edited.value["spec"]["x"] = json!(2);
-        assert_eq!(
-            applied_keys(&plan(&[edited], &[live_cell], &applied)),
-            ["Cell c-zone-a"]
-        );
+        assert_eq!(applied_keys(&plan(&[edited], &[stored])), ["Cell c-zone-a"]);
     }
 
     #[test]
@@ -428,7 +412,6 @@ mod tests {
         let marked = plan(
             &[],
             &[(key.clone(), cell_live.clone()), gateway_live.clone()],
-            &HashMap::new(),
         );
         // The gateway is left to garbage collection, after its Cell.
         assert_eq!(marked.actions, [Action::MarkPendingDeletion(key.clone())]);
@@ -437,17 +420,12 @@ mod tests {
         let waiting = plan(
             &[],
             &[(key.clone(), cell_live.clone()), gateway_live.clone()],
-            &HashMap::new(),
         );
         assert!(waiting.actions.is_empty());
         assert_eq!(waiting.waiting.len(), 1);
 
         cell_live.ready_for_deletion = true;
-        let deleting = plan(
-            &[],
-            &[(key.clone(), cell_live), gateway_live],
-            &HashMap::new(),
-        );
+        let deleting = plan(&[], &[(key.clone(), cell_live), gateway_live]);
         assert_eq!(deleting.actions, [Action::Delete(key)]);
     }
 
@@ -458,7 +436,7 @@ mod tests {
             "uid-s",
             &["uid-c"],
         );
-        let plan = plan(&[], std::slice::from_ref(&service), &HashMap::new());
+        let plan = plan(&[], std::slice::from_ref(&service));
         assert_eq!(plan.actions, [Action::Delete(service.0)]);
     }
 
@@ -466,7 +444,7 @@ mod tests {
     fn a_terminating_object_is_waited_for_not_applied() {
         let (key, mut cell_live) = live(&object("Cell", "c-zone-a"), "uid-a", &["uid-c"]);
         cell_live.terminating = true;
-        let plan = plan(&[cell()], &[(key, cell_live)], &HashMap::new());
+        let plan = plan(&[cell()], &[(key, cell_live)]);
         assert!(plan.actions.is_empty());
         assert_eq!(plan.waiting, ["Cell c-zone-a is being deleted"]);
     }

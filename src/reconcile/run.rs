@@ -154,10 +154,11 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         settings.images.clone(),
         Some(settings.identity.clone()),
     ));
-    let controllers = controllers::controllers(&informers, ctx, stop.clone());
+    let controllers = controllers::controllers(&informers, ctx.clone(), stop.clone());
     let informer_tasks: Vec<_> = informers.start().into_iter().map(tokio::spawn).collect();
     let sync = async {
         stores.ready().await;
+        ctx.set_caches_synced();
         health.ready.store(true, Ordering::Relaxed);
         tracing::info!(mode = settings.mode.name(), "caches synced; reconciling");
     };
