@@ -501,20 +501,25 @@ fn print(rows: &[Row]) {
     for row in rows {
         let c = row.counters;
         println!(
-            "| {} | {} | {:.0} | {:.0} | {} | {:.0} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} |",
             row.phase,
             row.seconds.map_or("".into(), |s| format!("{s:.1} s")),
-            c.reconciles,
-            c.requests,
+            count(c.reconciles),
+            count(c.requests),
             if c.reconciles > 0.0 {
                 format!("{:.2}", c.per_reconcile())
             } else {
                 "".into()
             },
-            c.writes,
+            count(c.writes),
             mib(row.resident_kib),
         );
     }
+}
+
+/// A counter delta as a whole number (a delta of zero may be -0.0).
+fn count(delta: f64) -> String {
+    format!("{:.0}", delta.abs())
 }
 
 fn main() {
