@@ -93,14 +93,14 @@ impl Elector {
     }
 
     /// Gives the lease up so a standby takes over at once, not after the
-    /// lease expires.
-    pub async fn release(&self) -> Result<(), Error> {
+    /// lease expires. False if it was not ours to give (lost, or gone).
+    pub async fn release(&self) -> Result<bool, Error> {
         let Some(mut lease) = self.api.get_opt(LEASE_NAME).await? else {
-            return Ok(());
+            return Ok(false);
         };
         let spec = lease.spec.get_or_insert_with(LeaseSpec::default);
         if spec.holder_identity.as_deref() != Some(self.identity.as_str()) {
-            return Ok(());
+            return Ok(false);
         }
         spec.holder_identity = None;
         spec.lease_duration_seconds = Some(1);
@@ -108,7 +108,7 @@ impl Elector {
         self.api
             .replace(LEASE_NAME, &PostParams::default(), &lease)
             .await
-            .map(|_| ())
+            .map(|_| true)
     }
 
     fn spec(&self, acquired: Timestamp, renewed: Timestamp, transitions: i32) -> LeaseSpec {
