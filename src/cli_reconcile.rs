@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 
 use clap::{Args, ValueEnum};
 
+use crate::api::cluster::ImageUpdateStrategy;
 use crate::cli::{EXIT_OK, Failure};
 use crate::reconcile::{self, Mode, Settings};
 
@@ -27,6 +28,12 @@ pub struct ReconcileArgs {
     /// Watch only this namespace (default: every namespace).
     #[arg(long, value_name = "NAMESPACE")]
     pub watch_namespace: Option<String>,
+    /// How a cluster adopts a new operator image set (MULTIGRES_IMAGE_*, or
+    /// a new release): immediate, or lazy (the cluster keeps its recorded
+    /// images until spec.imageUpdatePolicy.acknowledgedRevision names the
+    /// new set's revision). A cluster's spec.imageUpdatePolicy.strategy wins.
+    #[arg(long, value_enum, default_value_t = StrategyArg::Immediate)]
+    pub image_update_strategy: StrategyArg,
     /// Log lines as text or as JSON objects (one per line).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -40,6 +47,12 @@ pub struct ReconcileArgs {
 pub enum ModeArg {
     Full,
     Runtime,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StrategyArg {
+    Immediate,
+    Lazy,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,6 +105,10 @@ pub fn reconcile(args: &ReconcileArgs) -> Result<u8, Failure> {
         mode: match args.mode {
             ModeArg::Full => Mode::Full,
             ModeArg::Runtime => Mode::Runtime,
+        },
+        image_update_strategy: match args.image_update_strategy {
+            StrategyArg::Immediate => ImageUpdateStrategy::Immediate,
+            StrategyArg::Lazy => ImageUpdateStrategy::Lazy,
         },
         metrics_address: address("--metrics-bind-address", &args.metrics_bind_address)?,
         probe_address: address(

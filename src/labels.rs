@@ -35,6 +35,10 @@ pub const SPEC_HASH: &str = "multigres.com/spec-hash";
 pub const CONFIG_HASH: &str = "multigres.com/postgres-config-hash";
 pub const RELOAD_HASH: &str = "multigres.com/postgres-reload-hash";
 
+/// On a MultigresCluster: the component images it runs, JSON, or the JSON
+/// string `"fully-pinned"` (the full mode records it; runtime spec §7.7).
+pub const APPLIED_IMAGES: &str = "multigres.com/applied-images";
+
 /// Argo CD's per-object sync and compare options.
 pub const ARGOCD_SYNC_OPTIONS: &str = "argocd.argoproj.io/sync-options";
 pub const ARGOCD_COMPARE_OPTIONS: &str = "argocd.argoproj.io/compare-options";

@@ -329,6 +329,10 @@ async fn an_idle_reconciler_writes_nothing() {
             (last, quiet_since) = (now, tokio::time::Instant::now());
         }
     }
+    assert!(
+        quiet_since.elapsed() >= Duration::from_secs(10),
+        "still writing a minute after convergence; its writes by verb: {last:?}"
+    );
 
     // A minute with no change: the controllers' 30 s requeues (the pods
     // stay Pending, nothing is healthy) pass twice and must write nothing.

@@ -13,8 +13,8 @@ use kube::{Resource, ResourceExt};
 use serde_json::json;
 
 use super::context::{Context, Error, Mode};
-use super::full;
 use super::status::{self, ClusterObserved, PlannedEvent, TemplateKind};
+use super::{full, images};
 use crate::api::{Cell, Kind, MultigresCluster, TableGroup};
 use crate::labels;
 
@@ -34,9 +34,12 @@ pub async fn reconcile(cluster: Arc<MultigresCluster>, ctx: Arc<Context>) -> Res
     }
 
     let mut requeue = None;
+    let mut images = None;
+    let mut cluster = cluster;
     if ctx.mode == Mode::Full {
-        add_finalizer(&ctx, &cluster).await?;
-        match full::reconcile(&ctx, &cluster).await {
+        cluster = add_finalizer(&ctx, cluster).await?;
+        let resolved = resolve_images(&ctx, &cluster).await?;
+        match full::reconcile(&ctx, &cluster, &resolved.images).await {
             Ok(outcome) => {
                 requeue = outcome.requeue;
                 for key in &outcome.marked {
@@ -73,16 +76,62 @@ pub async fn reconcile(cluster: Arc<MultigresCluster>, ctx: Arc<Context>) -> Res
             }
             Err(e) => return Err(e),
         }
+        images = Some(resolved);
     }
 
-    write_status(&ctx, &cluster, &namespace).await?;
+    write_status(&ctx, &cluster, &namespace, images.as_ref()).await?;
     Ok(requeue.map_or_else(Action::await_change, Action::requeue))
 }
 
+/// Resolves the images the cluster runs (images.rs) and records them in
+/// its `multigres.com/applied-images` annotation when they changed.
+async fn resolve_images(
+    ctx: &Context,
+    cluster: &MultigresCluster,
+) -> Result<images::Resolved, Error> {
+    let annotation = cluster
+        .annotations()
+        .get(labels::APPLIED_IMAGES)
+        .map(String::as_str);
+    let observed = images::ImagesObserved {
+        pinned: &cluster.spec.images,
+        policy: cluster.spec.image_update_policy.as_ref(),
+        annotation,
+        status: cluster.status.as_ref().and_then(|s| s.images.as_ref()),
+        default_strategy: ctx.image_update_strategy,
+        available: &ctx.images,
+    };
+    let resolved = match images::resolve(&observed) {
+        Ok(resolved) => resolved,
+        Err(invalid) => {
+            publish(ctx, CONTROLLER, cluster, invalid.events.clone()).await;
+            return Err(Error::Other(invalid.to_string()));
+        }
+    };
+    if annotation != Some(resolved.annotation.as_str()) {
+        // The resourceVersion makes it an optimistic lock, as upstream's.
+        let patch = json!({"metadata": {
+            "annotations": {labels::APPLIED_IMAGES: resolved.annotation},
+            "resourceVersion": cluster.resource_version(),
+        }});
+        api(ctx, cluster)
+            .patch(
+                &cluster.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(&patch),
+            )
+            .await?;
+    }
+    Ok(resolved)
+}
+
+/// Plans and writes the cluster's status; in full mode `images` adds
+/// `status.images` and ImageRolloutPending.
 async fn write_status(
     ctx: &Context,
     cluster: &MultigresCluster,
     namespace: &str,
+    images: Option<&images::Resolved>,
 ) -> Result<(), Error> {
     let name = cluster.name_any();
     let of_cluster = |labels: Option<&std::collections::BTreeMap<String, String>>| {
@@ -107,7 +156,8 @@ async fn write_status(
         .deployments
         .get(&ObjectRef::new(&format!("{name}-multiadmin-web")).within(namespace));
     let (gateway_service, admin_web_service) = (service("multigateway"), service("multiadmin-web"));
-    let planned = status::cluster_status(
+    let now = Time(Timestamp::now());
+    let mut planned = status::cluster_status(
         &ClusterObserved {
             cluster,
             cells: &cells,
@@ -117,8 +167,17 @@ async fn write_status(
             admin_web_service: admin_web_service.as_deref(),
             admin_web_deployment: deployment.as_deref(),
         },
-        &Time(Timestamp::now()),
+        &now,
     );
+    if let Some(resolved) = images {
+        images::set_status(
+            &mut planned.status,
+            resolved,
+            cluster.metadata.generation,
+            &now,
+        );
+        planned.events.extend(resolved.events.iter().cloned());
+    }
     let phase = planned.status.phase.map(|p| status::phase_name(Some(p)));
     ctx.metrics.set_cluster_phase(namespace, &name, phase);
     let labels = super::metrics::ClusterLabels {
@@ -175,14 +234,18 @@ where
     out
 }
 
-/// Adds the cleanup finalizer.
-async fn add_finalizer(ctx: &Context, cluster: &MultigresCluster) -> Result<(), Error> {
+/// Adds the cleanup finalizer; returns the cluster as it is now (a later
+/// optimistic-lock write needs its new resourceVersion).
+async fn add_finalizer(
+    ctx: &Context,
+    cluster: Arc<MultigresCluster>,
+) -> Result<Arc<MultigresCluster>, Error> {
     if cluster.finalizers().iter().any(|f| f == CLEANUP_FINALIZER) {
-        return Ok(());
+        return Ok(cluster);
     }
     let mut finalizers = cluster.finalizers().to_vec();
     finalizers.push(CLEANUP_FINALIZER.into());
-    set_finalizers(ctx, cluster, &finalizers).await
+    Ok(Arc::new(set_finalizers(ctx, &cluster, &finalizers).await?))
 }
 
 /// Writes the cluster's finalizers with a merge patch that carries its
@@ -192,19 +255,18 @@ async fn set_finalizers(
     ctx: &Context,
     cluster: &MultigresCluster,
     finalizers: &[String],
-) -> Result<(), Error> {
+) -> Result<MultigresCluster, Error> {
     let patch = json!({"metadata": {
         "finalizers": finalizers,
         "resourceVersion": cluster.resource_version(),
     }});
-    api(ctx, cluster)
+    Ok(api(ctx, cluster)
         .patch(
             &cluster.name_any(),
             &PatchParams::default(),
             &Patch::Merge(&patch),
         )
-        .await?;
-    Ok(())
+        .await?)
 }
 
 /// Upstream's cleanup (§7.8): delete the cluster's Cells and TableGroups,

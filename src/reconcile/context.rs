@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use super::caches::Stores;
 use super::metrics::Metrics;
 use super::plan::{FIELD_MANAGER, PENDING_DELETION};
+use crate::api::cluster::ImageUpdateStrategy;
 use crate::images::ImageSet;
 
 /// Who applies the static objects.
@@ -54,7 +55,10 @@ pub struct Context {
     pub mode: Mode,
     pub stores: Stores,
     pub metrics: Arc<Metrics>,
+    /// The operator's image set (the available set of images.rs).
     pub images: ImageSet,
+    /// `--image-update-strategy`.
+    pub image_update_strategy: ImageUpdateStrategy,
     /// The Event recorder of each controller (upstream's component names).
     recorders: HashMap<&'static str, Recorder>,
     /// True once every cache holds its first complete list (run.rs sets it).
@@ -72,6 +76,7 @@ impl Context {
         stores: Stores,
         metrics: Arc<Metrics>,
         images: ImageSet,
+        image_update_strategy: ImageUpdateStrategy,
         instance: Option<String>,
     ) -> Self {
         let recorders = [
@@ -96,6 +101,7 @@ impl Context {
             stores,
             metrics,
             images,
+            image_update_strategy,
             recorders,
             synced: tokio::sync::watch::Sender::new(false),
         }

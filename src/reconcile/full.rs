@@ -17,6 +17,7 @@ use super::context::{Context, Error};
 use super::desired::{self, LiveInputs};
 use super::plan::{self, Action, FIELD_MANAGER, Live, ObjectKey};
 use crate::api::MultigresCluster;
+use crate::images::ImageSet;
 use crate::labels;
 
 /// At most this many plan-execute passes per reconcile: owners, then what
@@ -36,8 +37,13 @@ pub struct Outcome {
     pub deleted: Vec<ObjectKey>,
 }
 
-/// Applies the render of `cluster`.
-pub async fn reconcile(ctx: &Context, cluster: &MultigresCluster) -> Result<Outcome, Error> {
+/// Applies the render of `cluster` with the component images `images`
+/// (images.rs resolved them).
+pub async fn reconcile(
+    ctx: &Context,
+    cluster: &MultigresCluster,
+    images: &ImageSet,
+) -> Result<Outcome, Error> {
     let namespace = cluster.namespace().unwrap_or_default();
     let name = cluster.name_any();
     let cluster_value = serde_json::to_value(cluster).map_err(|e| Error::Other(e.to_string()))?;
@@ -49,7 +55,7 @@ pub async fn reconcile(ctx: &Context, cluster: &MultigresCluster) -> Result<Outc
             templates: &templates,
             config_maps: &config_maps,
         },
-        &ctx.images,
+        images,
     )
     .map_err(|diagnostics| Error::Compile(diagnostics.to_string()))?;
 

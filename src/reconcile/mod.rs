@@ -14,6 +14,7 @@
 //! `operator` feature; the rest needs the kube client and tokio.
 
 pub mod desired;
+pub mod images;
 pub mod plan;
 pub mod status;
 pub mod unchanged;

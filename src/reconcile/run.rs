@@ -16,6 +16,7 @@ use super::controllers;
 use super::leader::{self, Attempt, Elector};
 use super::metrics::{Metrics, VerbLabels};
 use super::serve::{self, Health};
+use crate::api::cluster::ImageUpdateStrategy;
 use crate::images::{Component, ImageSet};
 
 /// Everything `multigres reconcile` is told.
@@ -34,6 +35,8 @@ pub struct Settings {
     /// The Lease holder and the events' reporting instance.
     pub identity: String,
     pub images: ImageSet,
+    /// `--image-update-strategy`.
+    pub image_update_strategy: ImageUpdateStrategy,
 }
 
 /// The image set of the operator: the compiled-in defaults, overridden by
@@ -152,6 +155,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         stores.clone(),
         metrics.clone(),
         settings.images.clone(),
+        settings.image_update_strategy,
         Some(settings.identity.clone()),
     ));
     let controllers = controllers::controllers(&informers, ctx.clone(), stop.clone());
@@ -185,10 +189,10 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     }
     if let Some(elector) = &elector {
         metrics.leader.set(0);
-        if let Err(e) = elector.release().await {
-            tracing::warn!(error = %e, "could not release the lease");
-        } else {
-            tracing::info!("released the lease");
+        match elector.release().await {
+            Ok(true) => tracing::info!("released the lease"),
+            Ok(false) => tracing::info!("the lease is no longer ours; nothing to release"),
+            Err(e) => tracing::warn!(error = %e, "could not release the lease"),
         }
     }
     for server in servers {
