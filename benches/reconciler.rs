@@ -20,7 +20,10 @@
 //!    what is not healthy is requeued every 30 s and read from the caches);
 //! 2. the same for a fleet of `--clusters` (100) clusters of distinct names
 //!    in a second namespace, and the memory once they converged;
-//! 3. no-op: a fresh full-mode reconciler over the converged fleet (every
+//! 3. no-op, once the built-in controllers are done with the fleet's
+//!    workloads (they create ReplicaSets and pods well after the reconciler
+//!    converged; their statuses are real changes): a fresh full-mode
+//!    reconciler over the converged fleet (every
 //!    object is reconciled once more, nothing is to change), then 60
 //!    seconds idle: neither may write (POST, PUT, PATCH, DELETE);
 //! 4. the same fresh start in runtime mode, the baseline for requests per
@@ -58,6 +61,9 @@ use operator::Operator;
 /// The API request counter must stand still this long to call a phase done.
 const QUIET: Duration = Duration::from_secs(5);
 const IDLE: Duration = Duration::from_secs(60);
+/// The built-in controllers are done with a namespace when its workloads
+/// have not changed for this long.
+const SETTLED: Duration = Duration::from_secs(10);
 const CONVERGE_LIMIT: Duration = Duration::from_secs(900);
 const WRITES: [&str; 4] = ["POST", "PUT", "PATCH", "DELETE"];
 /// The test control plane's Service range (`testplane/up`: 10.0.0.0/16)
@@ -564,6 +570,12 @@ async fn bench(clusters: usize) {
     let (one, _) = converge(&plane, &client, &discovery, 1, &mut rows).await;
     drop(one);
     let (fleet, namespace) = converge(&plane, &client, &discovery, clusters, &mut rows).await;
+    // The no-op phases need a world that stands still: the built-in
+    // controllers still create ReplicaSets and pods for the fleet's
+    // Deployments and StatefulSets, and each status they write is a real
+    // change the reconciler follows (cells' and clusters' statuses).
+    settle(&client, &namespace).await;
+    wait_quiet(&fleet, CONVERGE_LIMIT);
     drop(fleet);
 
     let full = restart(&plane, "full", &namespace, &mut rows);
@@ -601,6 +613,48 @@ async fn bench(clusters: usize) {
         "resident memory, {clusters} clusters converged / idle: {:.2}",
         rows[3].resident_kib as f64 / rows[2].resident_kib.max(1) as f64
     );
+}
+
+/// Waits until the namespace's Deployments, ReplicaSets and StatefulSets
+/// have not changed for [`SETTLED`] (the built-in controllers are done).
+async fn settle(client: &kube::Client, namespace: &str) {
+    use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
+    async fn versions<K>(client: &kube::Client, namespace: &str) -> BTreeSet<String>
+    where
+        K: kube::Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+    {
+        let api: Api<K> = Api::namespaced(client.clone(), namespace);
+        let list = api.list(&ListParams::default()).await.unwrap();
+        list.items
+            .iter()
+            .map(|o| {
+                format!(
+                    "{}/{:?}",
+                    o.meta().name.clone().unwrap_or_default(),
+                    o.meta().resource_version
+                )
+            })
+            .collect()
+    }
+    let deadline = Instant::now() + CONVERGE_LIMIT;
+    let mut last = BTreeSet::new();
+    let mut changed = Instant::now();
+    while changed.elapsed() < SETTLED {
+        assert!(
+            Instant::now() < deadline,
+            "the control plane did not settle in {CONVERGE_LIMIT:?}"
+        );
+        let mut now = versions::<Deployment>(client, namespace).await;
+        now.extend(versions::<ReplicaSet>(client, namespace).await);
+        now.extend(versions::<StatefulSet>(client, namespace).await);
+        if now != last {
+            (last, changed) = (now, Instant::now());
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }
 
 /// Without a control plane: the fleet is what the table says it is.

@@ -25,6 +25,9 @@ pub enum Component {
 }
 
 impl Component {
+    /// Every component: first the six the operator chooses images for, in
+    /// upstream's order (its applied-images annotation), then etcd and the
+    /// exporter.
     pub const ALL: [Component; 8] = [
         Component::Multigateway,
         Component::Multiorch,
@@ -35,6 +38,13 @@ impl Component {
         Component::Etcd,
         Component::PostgresExporter,
     ];
+
+    /// The six whose images the operator chooses (and records, and counts
+    /// in the revision): multigateway, multiorch, multipooler, multiadmin,
+    /// multiadminWeb, postgres.
+    pub fn operator_managed() -> &'static [Component] {
+        &Self::ALL[..6]
+    }
 
     /// The key used in `spec.images`, `--image` and images files.
     pub fn key(self) -> &'static str {
@@ -196,17 +206,11 @@ impl ImageSet {
     /// `component=image` lines of the six operator-managed components, 12 hex
     /// digits (as upstream's `pkg/images` computes it).
     pub fn revision(&self) -> String {
-        let mut lines: Vec<String> = [
-            ("multiadmin", Component::Multiadmin),
-            ("multiadminweb", Component::MultiadminWeb),
-            ("multigateway", Component::Multigateway),
-            ("multiorch", Component::Multiorch),
-            ("multipooler", Component::Multipooler),
-            ("postgres", Component::Postgres),
-        ]
-        .iter()
-        .map(|(key, c)| format!("{key}={}", self.image(*c)))
-        .collect();
+        // Upstream's keys are lowercase (`multiadminweb`).
+        let mut lines: Vec<String> = Component::operator_managed()
+            .iter()
+            .map(|c| format!("{}={}", c.key().to_lowercase(), self.image(*c)))
+            .collect();
         lines.sort();
         let digest = Sha256::digest(lines.join("\n").as_bytes());
         digest

@@ -25,17 +25,6 @@ use crate::images::{Component, ImageSet};
 pub const FULLY_PINNED: &str = "\"fully-pinned\"";
 pub const IMAGE_ROLLOUT_PENDING: &str = "ImageRolloutPending";
 
-/// The six components the operator chooses images for, in the
-/// annotation's key order.
-const MANAGED: [Component; 6] = [
-    Component::Multigateway,
-    Component::Multiorch,
-    Component::Multipooler,
-    Component::Multiadmin,
-    Component::MultiadminWeb,
-    Component::Postgres,
-];
-
 /// What resolution reads of one cluster.
 pub struct ImagesObserved<'a> {
     pub pinned: &'a ClusterImages,
@@ -199,7 +188,7 @@ pub fn resolve(observed: &ImagesObserved<'_>) -> Result<Resolved, RecordInvalid>
     }
 
     let mut images = observed.available.clone();
-    for (i, component) in MANAGED.into_iter().enumerate() {
+    for (i, component) in Component::operator_managed().iter().copied().enumerate() {
         if let Some(image) = image_of(&applied, i) {
             images.set(component, image, "recorded applied-images");
         }
@@ -293,17 +282,17 @@ fn image_of(images: &ComponentImages, index: usize) -> Option<String> {
 }
 
 fn of_set(set: &ImageSet) -> ComponentImages {
-    components(|i| Some(set.image(MANAGED[i]).to_owned()))
+    components(|i| Some(set.image(Component::operator_managed()[i]).to_owned()))
 }
 
 fn complete(images: &ComponentImages) -> bool {
-    (0..MANAGED.len()).all(|i| image_of(images, i).is_some())
+    (0..Component::operator_managed().len()).all(|i| image_of(images, i).is_some())
 }
 
 /// The revision of a complete set, as `ImageSet::revision` computes it.
 fn revision(images: &ComponentImages) -> String {
     let mut set = ImageSet::default();
-    for (i, component) in MANAGED.into_iter().enumerate() {
+    for (i, component) in Component::operator_managed().iter().copied().enumerate() {
         if let Some(image) = image_of(images, i) {
             set.set(component, image, "");
         }
@@ -313,8 +302,9 @@ fn revision(images: &ComponentImages) -> String {
 
 /// `component: old → new` for each image that differs.
 fn changes(from: &ComponentImages, to: &ComponentImages) -> String {
-    MANAGED
-        .into_iter()
+    Component::operator_managed()
+        .iter()
+        .copied()
         .enumerate()
         .filter_map(|(i, component)| {
             let (old, new) = (image_of(from, i), image_of(to, i));
@@ -351,6 +341,17 @@ mod tests {
         }
     }
 
+    /// Resolution for a cluster that pins no image and has no status.
+    fn unpinned(
+        policy: Option<&ImageUpdatePolicy>,
+        annotation: Option<&str>,
+        available: &ImageSet,
+        strategy: ImageUpdateStrategy,
+    ) -> Result<Resolved, RecordInvalid> {
+        let pinned = ClusterImages::default();
+        resolve(&observed(&pinned, policy, annotation, available, strategy))
+    }
+
     /// The default set with a newer multigateway: a new operator release.
     fn newer() -> ImageSet {
         let mut set = ImageSet::default();
@@ -372,15 +373,8 @@ mod tests {
 
     #[test]
     fn a_new_cluster_records_the_available_set_in_upstreams_key_order() {
-        let (pinned, available) = (ClusterImages::default(), ImageSet::default());
-        let resolved = resolve(&observed(
-            &pinned,
-            None,
-            None,
-            &available,
-            ImageUpdateStrategy::Immediate,
-        ))
-        .unwrap();
+        let available = ImageSet::default();
+        let resolved = unpinned(None, None, &available, ImageUpdateStrategy::Immediate).unwrap();
         assert_eq!(
             resolved.annotation,
             r#"{"multigateway":"ghcr.io/multigres/multigres:sha-66d2310","multiorch":"ghcr.io/multigres/multigres:sha-66d2310","multipooler":"ghcr.io/multigres/multigres:sha-66d2310","multiadmin":"ghcr.io/multigres/multigres:sha-66d2310","multiadminWeb":"ghcr.io/multigres/multiadmin-web:sha-64da1ab","postgres":"ghcr.io/multigres/pgctld:sha-66d2310"}"#
@@ -423,15 +417,14 @@ mod tests {
 
     #[test]
     fn immediate_adopts_a_new_available_set_and_says_what_changed() {
-        let (pinned, available) = (ClusterImages::default(), newer());
+        let available = newer();
         let recorded = recorded_defaults();
-        let resolved = resolve(&observed(
-            &pinned,
+        let resolved = unpinned(
             None,
             Some(&recorded),
             &available,
             ImageUpdateStrategy::Immediate,
-        ))
+        )
         .unwrap();
         assert_eq!(
             resolved.images.image(Component::Multigateway),
@@ -448,16 +441,10 @@ mod tests {
 
     #[test]
     fn lazy_keeps_the_recorded_set_until_the_new_revision_is_acknowledged() {
-        let (pinned, available) = (ClusterImages::default(), newer());
+        let available = newer();
         let recorded = recorded_defaults();
-        let waiting = resolve(&observed(
-            &pinned,
-            None,
-            Some(&recorded),
-            &available,
-            ImageUpdateStrategy::Lazy,
-        ))
-        .unwrap();
+        let waiting =
+            unpinned(None, Some(&recorded), &available, ImageUpdateStrategy::Lazy).unwrap();
         assert_eq!(
             waiting.images.image(Component::Multigateway),
             "ghcr.io/multigres/multigres:sha-66d2310"
@@ -473,13 +460,12 @@ mod tests {
             strategy: None,
             acknowledged_revision: Some(available.revision()),
         };
-        let adopted = resolve(&observed(
-            &pinned,
+        let adopted = unpinned(
             Some(&acknowledged),
             Some(&recorded),
             &available,
             ImageUpdateStrategy::Lazy,
-        ))
+        )
         .unwrap();
         assert_eq!(
             adopted.images.image(Component::Multigateway),
@@ -491,19 +477,18 @@ mod tests {
 
     #[test]
     fn a_per_cluster_strategy_wins_over_the_flag() {
-        let (pinned, available) = (ClusterImages::default(), newer());
+        let available = newer();
         let recorded = recorded_defaults();
         let lazy = ImageUpdatePolicy {
             strategy: Some(ImageUpdateStrategy::Lazy),
             acknowledged_revision: None,
         };
-        let resolved = resolve(&observed(
-            &pinned,
+        let resolved = unpinned(
             Some(&lazy),
             Some(&recorded),
             &available,
             ImageUpdateStrategy::Immediate,
-        ))
+        )
         .unwrap();
         assert!(resolved.pending);
         assert_eq!(resolved.status.update_strategy.as_deref(), Some("lazy"));
@@ -511,29 +496,27 @@ mod tests {
 
     #[test]
     fn an_acknowledgement_of_neither_set_is_a_mismatch() {
-        let (pinned, available) = (ClusterImages::default(), newer());
+        let available = newer();
         let recorded = recorded_defaults();
         let wrong = ImageUpdatePolicy {
             strategy: None,
             acknowledged_revision: Some("abc123".into()),
         };
-        let lazy = resolve(&observed(
-            &pinned,
+        let lazy = unpinned(
             Some(&wrong),
             Some(&recorded),
             &available,
             ImageUpdateStrategy::Lazy,
-        ))
+        )
         .unwrap();
         assert_eq!((lazy.pending, lazy.reason), (true, "RevisionMismatch"));
         assert_eq!(reasons(&lazy), ["ImagesRevisionMismatch"]);
-        let immediate = resolve(&observed(
-            &pinned,
+        let immediate = unpinned(
             Some(&wrong),
             Some(&recorded),
             &available,
             ImageUpdateStrategy::Immediate,
-        ))
+        )
         .unwrap();
         assert_eq!(
             reasons(&immediate),
@@ -543,23 +526,21 @@ mod tests {
 
     #[test]
     fn an_unreadable_record_stops_lazy_and_is_adopted_over_under_immediate() {
-        let (pinned, available) = (ClusterImages::default(), newer());
-        let error = resolve(&observed(
-            &pinned,
+        let available = newer();
+        let error = unpinned(
             None,
             Some("{not json"),
             &available,
             ImageUpdateStrategy::Lazy,
-        ))
+        )
         .unwrap_err();
         assert_eq!(error.events[0].reason, "ImagesRecordInvalid");
-        let immediate = resolve(&observed(
-            &pinned,
+        let immediate = unpinned(
             None,
             Some(r#"{"multigateway":"x"}"#),
             &available,
             ImageUpdateStrategy::Immediate,
-        ))
+        )
         .unwrap();
         assert_eq!(reasons(&immediate), ["ImagesRecordInvalid"]);
         assert_eq!(
@@ -572,6 +553,7 @@ mod tests {
             applied: Some(of_set(&ImageSet::default())),
             ..ImagesStatus::default()
         };
+        let pinned = ClusterImages::default();
         let mut with_status = observed(
             &pinned,
             None,
