@@ -21,7 +21,7 @@ use kube::api::{Api, ListParams, Patch, PatchParams};
 use kube::discovery::Discovery;
 use serde_json::{Value, json};
 
-use super::apiserver::{render, start};
+use super::apiserver::{render, render_edited, start};
 use super::install::{self, CLUSTER_WIDE};
 use super::reconcile::{
     apply_inputs, apply_object, assert_only_status_written, cluster, eventually, generated,
@@ -170,9 +170,19 @@ async fn the_installed_service_account_runs_each_mode_and_is_refused_what_its_mo
         "{refusal}"
     );
     // The log check above would see a refusal: the full mode with the
-    // runtime install's rights logs one (a new process applies its render
-    // once).
+    // runtime install's rights logs one once the render asks for a write
+    // (a restart alone writes nothing: everything is applied already).
     let wrong = Operator::start(&kubeconfig, "full", &tenant.name, &[], &[]);
+    let edited = render_edited("minimal", &tenant.name, &|value| {
+        if value["kind"] == "MultigresCluster" {
+            value["spec"]["cells"][0]["spec"] = json!({"multigateway": {"replicas": 2}});
+        }
+    });
+    let cluster_object = edited
+        .iter()
+        .find(|o| o.kind == "MultigresCluster")
+        .unwrap();
+    apply_object(&client, &discovery, cluster_object, "kubectl").await;
     eventually(
         "full mode with runtime rights logs a refusal",
         Duration::from_secs(60),
@@ -374,4 +384,46 @@ async fn an_idle_reconciler_writes_nothing() {
         before.values().sum::<f64>() > 0.0,
         "the operator's counters saw no write at all: {before:?}"
     );
+}
+
+/// A ServiceAccount without any binding may list nothing: the caches never
+/// sync. The reconciler must stay unready, decide nothing, and still stop
+/// at once on SIGTERM (its reconciles and its readiness wait for the
+/// caches; neither may keep the process alive).
+#[tokio::test]
+async fn a_reconciler_that_may_not_list_stays_unready_and_stops_on_sigterm() {
+    let Some(plane) = start() else { return };
+    let client = plane.client().await;
+    let namespace = plane.namespace(&client, "no-rights").await;
+    let ns = namespace.name.as_str();
+    let accounts: Api<k8s_openapi::api::core::v1::ServiceAccount> =
+        Api::namespaced(client.clone(), ns);
+    accounts
+        .create(
+            &Default::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "nobody"}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    let kubeconfig = plane.service_account_kubeconfig(ns, "nobody");
+    let mut operator = Operator::start(&kubeconfig, "full", ns, &[], &[]);
+    eventually(
+        "the operator logs that it may not list",
+        Duration::from_secs(30),
+        async || {
+            let log = operator.log_text();
+            log.contains("forbidden")
+                .then_some(())
+                .ok_or_else(|| format!("log so far:\n{log}"))
+        },
+    )
+    .await;
+    assert!(!operator.ready(), "ready without its caches");
+    let started = std::time::Instant::now();
+    let status = operator.terminate();
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "SIGTERM did not stop it with exit 0 in 30 s: {status:?}"
+    );
+    eprintln!("stopped {:?} after SIGTERM", started.elapsed());
 }

@@ -20,6 +20,7 @@ use kube::runtime::reflector::{self, ReflectHandle, Store, store::Writer};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
+use tokio::sync::watch;
 
 use crate::api::{
     Cell, CellTemplate, CoreTemplate, MultigresCluster, Shard, ShardTemplate, TableGroup,
@@ -37,6 +38,12 @@ pub struct Informer<K: Resource<DynamicType = ()> + Clone + 'static> {
     pub store: Store<K>,
     writer: Writer<K>,
     start: Start<K>,
+    /// True once the store holds a complete list. Kept here rather than
+    /// read with `Store::wait_until_ready`: that wakes only its latest
+    /// waiter, and each kube Controller already waits on its own store, so
+    /// a second waiter on the same store loses one of the two wake-ups (a
+    /// controller that never starts, or a process that never gets ready).
+    listed: watch::Receiver<bool>,
 }
 
 impl<K> Informer<K>
@@ -45,6 +52,7 @@ where
 {
     fn watch(api: Api<K>, config: watcher::Config) -> Self {
         let (store, writer) = reflector::store_shared(FAN_OUT_BUFFER);
+        let (listed_tx, listed) = watch::channel(false);
         Self {
             store,
             writer,
@@ -52,9 +60,23 @@ where
                 watcher(api, config)
                     .default_backoff()
                     .reflect_shared(writer)
-                    .for_each(|_| async {})
+                    .for_each(move |event| {
+                        match event {
+                            Ok(watcher::Event::InitDone) => {
+                                listed_tx.send_replace(true);
+                            }
+                            Ok(_) => {}
+                            // Retried with backoff; say why (a kind it may
+                            // not list keeps every cache from syncing).
+                            Err(error) => {
+                                tracing::warn!(kind = %K::kind(&()), %error, "watch failed; retrying");
+                            }
+                        }
+                        async {}
+                    })
                     .boxed()
             }),
+            listed,
         }
     }
 
@@ -174,6 +196,35 @@ impl Informers {
         }
     }
 
+    /// Resolves once every informer has listed its kind completely (call
+    /// before `start`). Any number of tasks may wait on it.
+    pub fn all_listed(&self) -> BoxFuture<'static, ()> {
+        let listed = [
+            self.clusters.listed.clone(),
+            self.core_templates.listed.clone(),
+            self.cell_templates.listed.clone(),
+            self.shard_templates.listed.clone(),
+            self.cells.listed.clone(),
+            self.table_groups.listed.clone(),
+            self.shards.listed.clone(),
+            self.topo_servers.listed.clone(),
+            self.deployments.listed.clone(),
+            self.stateful_sets.listed.clone(),
+            self.services.listed.clone(),
+            self.disruption_budgets.listed.clone(),
+            self.claims.listed.clone(),
+            self.pods.listed.clone(),
+            self.config_maps.listed.clone(),
+            self.config_map_names.listed.clone(),
+        ];
+        async move {
+            for mut listed in listed {
+                let _ = listed.wait_for(|done| *done).await;
+            }
+        }
+        .boxed()
+    }
+
     /// The futures that keep every store current (after subscribing).
     pub fn start(self) -> Vec<BoxFuture<'static, ()>> {
         vec![
@@ -194,32 +245,5 @@ impl Informers {
             self.config_maps.start(),
             self.config_map_names.start(),
         ]
-    }
-}
-
-impl Stores {
-    /// Waits until every store holds its first complete list. Call it from
-    /// one task only (run.rs): a store wakes only its latest waiter; the
-    /// controllers wait on `Context::caches_synced` instead.
-    pub async fn ready(&self) {
-        // A store that never syncs makes start-up hang; the caller logs
-        // and the readiness probe stays false, which is what to see.
-        let _ = futures::join!(
-            self.clusters.wait_until_ready(),
-            self.core_templates.wait_until_ready(),
-            self.cell_templates.wait_until_ready(),
-            self.shard_templates.wait_until_ready(),
-            self.cells.wait_until_ready(),
-            self.table_groups.wait_until_ready(),
-            self.shards.wait_until_ready(),
-            self.topo_servers.wait_until_ready(),
-            self.deployments.wait_until_ready(),
-            self.stateful_sets.wait_until_ready(),
-            self.services.wait_until_ready(),
-            self.disruption_budgets.wait_until_ready(),
-            self.claims.wait_until_ready(),
-            self.pods.wait_until_ready(),
-            self.config_maps.wait_until_ready(),
-        );
     }
 }

@@ -63,6 +63,8 @@ pub struct Context {
     recorders: HashMap<&'static str, Recorder>,
     /// True once every cache holds its first complete list (run.rs sets it).
     synced: tokio::sync::watch::Sender<bool>,
+    /// True once the process is stopping (SIGTERM, a lost Lease).
+    stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Requeue periods of upstream (§0.3).
@@ -78,6 +80,7 @@ impl Context {
         images: ImageSet,
         image_update_strategy: ImageUpdateStrategy,
         instance: Option<String>,
+        stopping: tokio::sync::watch::Receiver<bool>,
     ) -> Self {
         let recorders = [
             "multigrescluster-controller",
@@ -104,6 +107,7 @@ impl Context {
             image_update_strategy,
             recorders,
             synced: tokio::sync::watch::Sender::new(false),
+            stopping,
         }
     }
 
@@ -112,14 +116,21 @@ impl Context {
         self.synced.send_replace(true);
     }
 
-    /// Waits until every cache holds its first complete list. The
-    /// controllers start with the informers, and a reconcile decided on a
-    /// partial cache would apply again what exists, or write a status that
-    /// misses children (and another one a moment later). One task waits on
-    /// the stores (kube's `Store::wait_until_ready` wakes only its latest
-    /// waiter) and sets this flag for everyone.
-    pub async fn caches_synced(&self) {
-        let _ = self.synced.subscribe().wait_for(|synced| *synced).await;
+    /// Waits until every cache holds its first complete list (true), or
+    /// the process stops first (false: a cache that cannot list, such as a
+    /// kind the ServiceAccount may not read, must not keep SIGTERM from
+    /// ending the process). The controllers start with the informers, and a
+    /// reconcile decided on a partial cache would apply again what exists,
+    /// or write a status that misses children (and another one a moment
+    /// later). run.rs sets the flag once every informer has listed
+    /// (`Informers::all_listed`).
+    pub async fn caches_synced(&self) -> bool {
+        let mut synced = self.synced.subscribe();
+        let mut stopping = self.stopping.clone();
+        tokio::select! {
+            result = synced.wait_for(|synced| *synced) => result.is_ok(),
+            _ = stopping.wait_for(|stop| *stop) => false,
+        }
     }
 
     /// Publishes an Event about `object`. A failure is logged, never fatal:

@@ -74,7 +74,10 @@ where
     K: Resource + ResourceExt,
     F: Future<Output = Result<Action, Error>>,
 {
-    ctx.caches_synced().await;
+    if !ctx.caches_synced().await {
+        // Stopping before the caches synced: nothing was decided.
+        return Ok(Action::await_change());
+    }
     let namespace = object.namespace().unwrap_or_default();
     let name = object.name_any();
     let span =

@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
@@ -18,6 +19,10 @@ use super::metrics::{Metrics, VerbLabels};
 use super::serve::{self, Health};
 use crate::api::cluster::ImageUpdateStrategy;
 use crate::images::{Component, ImageSet};
+
+/// How long SIGTERM waits for the controllers (Kubernetes' default grace
+/// period before SIGKILL is 30 s).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Everything `multigres reconcile` is told.
 #[derive(Debug, Clone)]
@@ -92,7 +97,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     let client = client(metrics.clone()).await?;
     let health = Arc::new(Health::default());
     let (stop_tx, stop_rx) = watch::channel(false);
-    let stop = stop_signal(stop_rx);
+    let stop = stop_signal(stop_rx.clone());
 
     let mut servers = Vec::new();
     if let Some(address) = settings.probe_address {
@@ -157,16 +162,37 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         settings.images.clone(),
         settings.image_update_strategy,
         Some(settings.identity.clone()),
+        stop_rx,
     ));
     let controllers = controllers::controllers(&informers, ctx.clone(), stop.clone());
+    let all_listed = informers.all_listed();
     let informer_tasks: Vec<_> = informers.start().into_iter().map(tokio::spawn).collect();
     let sync = async {
-        stores.ready().await;
-        ctx.set_caches_synced();
-        health.ready.store(true, Ordering::Relaxed);
-        tracing::info!(mode = settings.mode.name(), "caches synced; reconciling");
+        tokio::select! {
+            () = all_listed => {
+                ctx.set_caches_synced();
+                health.ready.store(true, Ordering::Relaxed);
+                tracing::info!(mode = settings.mode.name(), "caches synced; reconciling");
+            }
+            // A cache that cannot list (a kind it may not read) keeps
+            // readiness false; stopping must not wait for it.
+            () = stop.clone() => {}
+        }
     };
-    let run_controllers = futures::future::join_all(controllers.into_iter().map(tokio::spawn));
+    let run_controllers = async {
+        let mut all = futures::future::join_all(controllers.into_iter().map(tokio::spawn));
+        tokio::select! {
+            _ = &mut all => {}
+            () = stop.clone() => {
+                // Running reconciles finish; a controller still held until
+                // its cache lists (a kind it may not read) would wait
+                // forever, so the wait is bounded.
+                if tokio::time::timeout(SHUTDOWN_GRACE, &mut all).await.is_err() {
+                    tracing::warn!(seconds = SHUTDOWN_GRACE.as_secs(), "controllers did not stop in time; exiting");
+                }
+            }
+        }
+    };
     let lost = async {
         let result = match &elector {
             Some(elector) => renew(elector, stop.clone()).await,
