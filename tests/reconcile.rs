@@ -69,6 +69,22 @@ pub(crate) fn generated(objects: &[compile::Object]) -> Vec<&compile::Object> {
         .collect()
 }
 
+/// The render of examples/minimal in `ns` with two gateways in its cell
+/// (a cluster edit that changes a Deployment), and its cluster object.
+pub(crate) fn minimal_with_two_gateways(ns: &str) -> (Vec<compile::Object>, compile::Object) {
+    let edited = render_edited("minimal", ns, &|value| {
+        if value["kind"] == "MultigresCluster" {
+            value["spec"]["cells"][0]["spec"] = json!({"multigateway": {"replicas": 2}});
+        }
+    });
+    let cluster = edited
+        .iter()
+        .find(|o| o.kind == "MultigresCluster")
+        .expect("the render holds its cluster")
+        .clone();
+    (edited, cluster)
+}
+
 /// Applies the inputs of a render (cluster, templates, Secrets) as a user
 /// would, with field manager `manager`.
 pub(crate) async fn apply_inputs(
@@ -326,16 +342,9 @@ async fn edits_reach_the_objects_and_templates_reach_exactly_their_clusters() {
         "a template edit changed a cluster that does not use the template"
     );
 
-    // A cluster edit: a pool's resources and the gateway replicas.
-    let edited_minimal = render_edited("minimal", ns, &|value| {
-        if value["kind"] == "MultigresCluster" {
-            value["spec"]["cells"][0]["spec"] = json!({"multigateway": {"replicas": 2}});
-        }
-    });
-    let cluster_object = edited_minimal
-        .iter()
-        .find(|o| o.kind == "MultigresCluster")
-        .unwrap();
+    // A cluster edit: the gateway replicas.
+    let (edited_minimal, cluster_object) = minimal_with_two_gateways(ns);
+    let cluster_object = &cluster_object;
     apply_object(&client, &discovery, cluster_object, "kubectl").await;
     eventually(
         "the cluster edit reaches the gateway",

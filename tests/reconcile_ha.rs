@@ -19,7 +19,9 @@ use kube::discovery::Discovery;
 use serde_json::json;
 
 use super::apiserver::{render, render_edited, start};
-use super::reconcile::{apply_inputs, apply_object, eventually, generated, matches_render};
+use super::reconcile::{
+    apply_inputs, apply_object, eventually, generated, matches_render, minimal_with_two_gateways,
+};
 use super::support::operator::Operator;
 use super::support::testplane::ControlPlane;
 use multigres::compile;
@@ -398,16 +400,8 @@ async fn only_the_leader_writes_and_a_killed_leader_hands_over_within_the_lease_
         },
     )
     .await;
-    let edited = render_edited("minimal", ns, &|value| {
-        if value["kind"] == "MultigresCluster" {
-            value["spec"]["cells"][0]["spec"] = json!({"multigateway": {"replicas": 2}});
-        }
-    });
-    let cluster = edited
-        .iter()
-        .find(|o| o.kind == "MultigresCluster")
-        .unwrap();
-    apply_object(&client, &discovery, cluster, "kubectl").await;
+    let (edited, cluster) = minimal_with_two_gateways(ns);
+    apply_object(&client, &discovery, &cluster, "kubectl").await;
     eventually(
         "the new leader converges an edit",
         Duration::from_secs(60),

@@ -21,11 +21,11 @@ use kube::api::{Api, ListParams, Patch, PatchParams};
 use kube::discovery::Discovery;
 use serde_json::{Value, json};
 
-use super::apiserver::{render, render_edited, start};
+use super::apiserver::{render, start};
 use super::install::{self, CLUSTER_WIDE};
 use super::reconcile::{
     apply_inputs, apply_object, assert_only_status_written, cluster, eventually, generated,
-    matches_render, statuses_written,
+    matches_render, minimal_with_two_gateways, statuses_written,
 };
 use super::support::operator::Operator;
 use multigres::api::MultigresCluster;
@@ -173,16 +173,8 @@ async fn the_installed_service_account_runs_each_mode_and_is_refused_what_its_mo
     // runtime install's rights logs one once the render asks for a write
     // (a restart alone writes nothing: everything is applied already).
     let wrong = Operator::start(&kubeconfig, "full", &tenant.name, &[], &[]);
-    let edited = render_edited("minimal", &tenant.name, &|value| {
-        if value["kind"] == "MultigresCluster" {
-            value["spec"]["cells"][0]["spec"] = json!({"multigateway": {"replicas": 2}});
-        }
-    });
-    let cluster_object = edited
-        .iter()
-        .find(|o| o.kind == "MultigresCluster")
-        .unwrap();
-    apply_object(&client, &discovery, cluster_object, "kubectl").await;
+    let (_, cluster_object) = minimal_with_two_gateways(&tenant.name);
+    apply_object(&client, &discovery, &cluster_object, "kubectl").await;
     eventually(
         "full mode with runtime rights logs a refusal",
         Duration::from_secs(60),
