@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use super::caches::Stores;
 use super::metrics::Metrics;
 use super::plan::{FIELD_MANAGER, PENDING_DELETION};
+use super::run::Settings;
 use crate::api::cluster::ImageUpdateStrategy;
 use crate::images::ImageSet;
 
@@ -72,14 +73,13 @@ pub const REQUEUE_PENDING: Duration = Duration::from_secs(5);
 pub const REQUEUE_NOT_HEALTHY: Duration = Duration::from_secs(30);
 
 impl Context {
+    /// The context of a process run with `settings` (its identity names
+    /// the events' reporting instance); `stopping` turns true when it stops.
     pub fn new(
         client: Client,
-        mode: Mode,
+        settings: &Settings,
         stores: Stores,
         metrics: Arc<Metrics>,
-        images: ImageSet,
-        image_update_strategy: ImageUpdateStrategy,
-        instance: Option<String>,
         stopping: tokio::sync::watch::Receiver<bool>,
     ) -> Self {
         let recorders = [
@@ -93,18 +93,18 @@ impl Context {
         .map(|controller| {
             let reporter = Reporter {
                 controller: controller.into(),
-                instance: instance.clone(),
+                instance: Some(settings.identity.clone()),
             };
             (controller, Recorder::new(client.clone(), reporter))
         })
         .collect();
         Self {
             client,
-            mode,
+            mode: settings.mode,
             stores,
             metrics,
-            images,
-            image_update_strategy,
+            images: settings.images.clone(),
+            image_update_strategy: settings.image_update_strategy,
             recorders,
             synced: tokio::sync::watch::Sender::new(false),
             stopping,

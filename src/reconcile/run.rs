@@ -153,15 +153,11 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     metrics.leader.set(1);
 
     let informers = Informers::new(&client, settings.watch_namespace.as_deref());
-    let stores = informers.stores();
     let ctx = Arc::new(Context::new(
         client.clone(),
-        settings.mode,
-        stores.clone(),
+        &settings,
+        informers.stores(),
         metrics.clone(),
-        settings.images.clone(),
-        settings.image_update_strategy,
-        Some(settings.identity.clone()),
         stop_rx,
     ));
     let controllers = controllers::controllers(&informers, ctx.clone(), stop.clone());
