@@ -59,8 +59,8 @@ pub async fn reconcile(
     )
     .map_err(|diagnostics| Error::Compile(diagnostics.to_string()))?;
 
-    let mut live = owned_objects(ctx, &namespace, &name);
-    add_uncached(ctx, &namespace, &desired, &mut live).await?;
+    let (mut live, cached_kinds) = owned_objects(ctx, &namespace, &name);
+    add_uncached(ctx, &namespace, &desired, &cached_kinds, &mut live).await?;
     let mut outcome = Outcome::default();
     let cluster_uid = cluster.uid().unwrap_or_default();
     for _ in 0..PASSES {
@@ -207,35 +207,19 @@ pub fn collect_config_refs(value: &Value, names: &mut BTreeSet<String>) {
     }
 }
 
-/// The kinds `owned_objects` reads from the caches. The render holds one
-/// more, cert-manager's Certificate, which is read from the API server.
-const CACHED: [(&str, &str); 10] = [
-    (crate::api::API_VERSION, "Cell"),
-    (crate::api::API_VERSION, "TableGroup"),
-    (crate::api::API_VERSION, "Shard"),
-    (crate::api::API_VERSION, "TopoServer"),
-    ("apps/v1", "Deployment"),
-    ("apps/v1", "StatefulSet"),
-    ("v1", "Service"),
-    ("policy/v1", "PodDisruptionBudget"),
-    ("v1", "PersistentVolumeClaim"),
-    ("v1", "ConfigMap"),
-];
-
-/// Adds to `live` the desired objects of kinds no cache holds, read from
-/// the API server, so the planner can tell that they need no apply (reads
-/// are not writes).
+/// Adds to `live` the desired objects of kinds outside `cached_kinds`
+/// (cert-manager's Certificate), read from the API server, so the planner
+/// can tell that they need no apply (reads are not writes).
 async fn add_uncached(
     ctx: &Context,
     namespace: &str,
     desired: &[plan::Desired],
+    cached_kinds: &BTreeSet<(String, String)>,
     live: &mut BTreeMap<ObjectKey, Live>,
 ) -> Result<(), Error> {
     for object in desired {
         let key = ObjectKey::of(&object.value);
-        let cached = CACHED
-            .iter()
-            .any(|(api_version, kind)| key.api_version == *api_version && key.kind == *kind);
+        let cached = cached_kinds.contains(&(key.api_version.clone(), key.kind.clone()));
         if cached || live.contains_key(&key) {
             continue;
         }
@@ -250,58 +234,73 @@ async fn add_uncached(
 /// The live objects of the cluster that this mode applied: they carry the
 /// cluster's label and a `managedFields` entry of our server-side apply.
 /// Objects created otherwise (the runtime objects of later controllers, a
-/// GitOps tool's) are never pruned here.
-fn owned_objects(ctx: &Context, namespace: &str, cluster: &str) -> BTreeMap<ObjectKey, Live> {
-    fn add<K>(
-        out: &mut BTreeMap<ObjectKey, Live>,
-        store: &kube::runtime::reflector::Store<K>,
-        namespace: &str,
-        cluster: &str,
-    ) where
-        K: Resource<DynamicType = ()> + Clone + Serialize,
-    {
-        for object in store.state() {
-            let meta = object.meta();
-            let ours = meta.namespace.as_deref() == Some(namespace)
-                && meta
-                    .labels
-                    .as_ref()
-                    .and_then(|l| l.get(labels::CLUSTER))
-                    .map(String::as_str)
-                    == Some(cluster)
-                && meta.managed_fields.iter().flatten().any(|m| {
-                    m.manager.as_deref() == Some(FIELD_MANAGER)
-                        && m.operation.as_deref() == Some("Apply")
-                        && m.subresource.is_none()
-                });
-            if !ours {
-                continue;
-            }
-            let Ok(mut value) = serde_json::to_value(object.as_ref()) else {
-                continue;
-            };
-            // Typed objects serialise without their type.
-            value["apiVersion"] = json!(K::api_version(&()));
-            value["kind"] = json!(K::kind(&()));
-            let live = Live::of(&value);
-            if let Some(key) = live.key.clone() {
-                out.insert(key, live);
+/// GitOps tool's) are never pruned here. Also returns the kinds
+/// (apiVersion, kind) read from the caches.
+fn owned_objects(
+    ctx: &Context,
+    namespace: &str,
+    cluster: &str,
+) -> (BTreeMap<ObjectKey, Live>, BTreeSet<(String, String)>) {
+    struct Owned<'a> {
+        namespace: &'a str,
+        cluster: &'a str,
+        live: BTreeMap<ObjectKey, Live>,
+        kinds: BTreeSet<(String, String)>,
+    }
+    impl Owned<'_> {
+        fn add<K>(&mut self, store: &kube::runtime::reflector::Store<K>)
+        where
+            K: Resource<DynamicType = ()> + Clone + Serialize,
+        {
+            self.kinds
+                .insert((K::api_version(&()).into(), K::kind(&()).into()));
+            for object in store.state() {
+                let meta = object.meta();
+                let in_cluster = meta.namespace.as_deref() == Some(self.namespace)
+                    && meta
+                        .labels
+                        .as_ref()
+                        .and_then(|l| l.get(labels::CLUSTER))
+                        .map(String::as_str)
+                        == Some(self.cluster);
+                if !in_cluster {
+                    continue;
+                }
+                let Ok(mut value) = serde_json::to_value(object.as_ref()) else {
+                    continue;
+                };
+                // Typed objects serialise without their type.
+                value["apiVersion"] = json!(K::api_version(&()));
+                value["kind"] = json!(K::kind(&()));
+                let live = Live::of(&value);
+                // Applied by us: our field manager has an Apply entry.
+                if live.owned_fields.is_null() {
+                    continue;
+                }
+                if let Some(key) = live.key.clone() {
+                    self.live.insert(key, live);
+                }
             }
         }
     }
     let s = &ctx.stores;
-    let mut out = BTreeMap::new();
-    add(&mut out, &s.cells, namespace, cluster);
-    add(&mut out, &s.table_groups, namespace, cluster);
-    add(&mut out, &s.shards, namespace, cluster);
-    add(&mut out, &s.topo_servers, namespace, cluster);
-    add(&mut out, &s.deployments, namespace, cluster);
-    add(&mut out, &s.stateful_sets, namespace, cluster);
-    add(&mut out, &s.services, namespace, cluster);
-    add(&mut out, &s.disruption_budgets, namespace, cluster);
-    add(&mut out, &s.claims, namespace, cluster);
-    add(&mut out, &s.config_maps, namespace, cluster);
-    out
+    let mut owned = Owned {
+        namespace,
+        cluster,
+        live: BTreeMap::new(),
+        kinds: BTreeSet::new(),
+    };
+    owned.add(&s.cells);
+    owned.add(&s.table_groups);
+    owned.add(&s.shards);
+    owned.add(&s.topo_servers);
+    owned.add(&s.deployments);
+    owned.add(&s.stateful_sets);
+    owned.add(&s.services);
+    owned.add(&s.disruption_budgets);
+    owned.add(&s.claims);
+    owned.add(&s.config_maps);
+    (owned.live, owned.kinds)
 }
 
 #[cfg(test)]
