@@ -67,9 +67,13 @@ pub struct RecordInvalid {
 }
 
 pub fn resolve(observed: &ImagesObserved<'_>) -> Result<Resolved, RecordInvalid> {
-    let pinned = pinned(observed.pinned);
-    if pinned.iter().all(Option::is_some) {
-        let effective = components(|i| pinned[i].clone());
+    let pins = pins(observed.pinned);
+    let pin = |component| image_of(&pins, component);
+    if Component::operator_managed()
+        .iter()
+        .all(|c| pin(*c).is_some())
+    {
+        let effective = components(pin);
         return Ok(Resolved {
             images: observed.available.clone(),
             annotation: FULLY_PINNED.into(),
@@ -84,7 +88,10 @@ pub fn resolve(observed: &ImagesObserved<'_>) -> Result<Resolved, RecordInvalid>
             events: Vec::new(),
         });
     }
-    let source = if pinned.iter().all(Option::is_none) {
+    let source = if Component::operator_managed()
+        .iter()
+        .all(|c| pin(*c).is_none())
+    {
         ImageSource::Defaults
     } else {
         ImageSource::Mixed
@@ -187,13 +194,8 @@ pub fn resolve(observed: &ImagesObserved<'_>) -> Result<Resolved, RecordInvalid>
         ));
     }
 
-    let mut images = observed.available.clone();
-    for (i, component) in Component::operator_managed().iter().copied().enumerate() {
-        if let Some(image) = image_of(&applied, i) {
-            images.set(component, image, "recorded applied-images");
-        }
-    }
-    let effective = components(|i| pinned[i].clone().or_else(|| image_of(&applied, i)));
+    let images = overridden(observed.available, &applied, "recorded applied-images");
+    let effective = components(|c| pin(c).or_else(|| image_of(&applied, c)));
     let (pending, reason, message) = match pending {
         Some((reason, message)) => (true, reason, message),
         None => (
@@ -245,69 +247,75 @@ pub fn set_status(
     conditions::set(&mut status.conditions, condition, now);
 }
 
-fn pinned(images: &ClusterImages) -> [Option<String>; 6] {
-    [
-        images.multigateway.clone(),
-        images.multiorch.clone(),
-        images.multipooler.clone(),
-        images.multiadmin.clone(),
-        images.multiadmin_web.clone(),
-        images.postgres.clone(),
-    ]
-    .map(|i| i.filter(|s| !s.is_empty()))
-}
-
-fn components(image: impl Fn(usize) -> Option<String>) -> ComponentImages {
+/// The cluster's pins, as a set of the six images (unpinned ones unset).
+fn pins(images: &ClusterImages) -> ComponentImages {
     ComponentImages {
-        multigateway: image(0),
-        multiorch: image(1),
-        multipooler: image(2),
-        multiadmin: image(3),
-        multiadmin_web: image(4),
-        postgres: image(5),
+        multigateway: images.multigateway.clone(),
+        multiorch: images.multiorch.clone(),
+        multipooler: images.multipooler.clone(),
+        multiadmin: images.multiadmin.clone(),
+        multiadmin_web: images.multiadmin_web.clone(),
+        postgres: images.postgres.clone(),
     }
 }
 
-fn image_of(images: &ComponentImages, index: usize) -> Option<String> {
-    [
-        &images.multigateway,
-        &images.multiorch,
-        &images.multipooler,
-        &images.multiadmin,
-        &images.multiadmin_web,
-        &images.postgres,
-    ][index]
-        .clone()
-        .filter(|s| !s.is_empty())
+/// The image of `component` in a set, if set and not empty.
+fn image_of(images: &ComponentImages, component: Component) -> Option<String> {
+    let image = match component {
+        Component::Multigateway => &images.multigateway,
+        Component::Multiorch => &images.multiorch,
+        Component::Multipooler => &images.multipooler,
+        Component::Multiadmin => &images.multiadmin,
+        Component::MultiadminWeb => &images.multiadmin_web,
+        Component::Postgres => &images.postgres,
+        Component::Etcd | Component::PostgresExporter => return None,
+    };
+    image.clone().filter(|s| !s.is_empty())
+}
+
+fn components(image: impl Fn(Component) -> Option<String>) -> ComponentImages {
+    ComponentImages {
+        multigateway: image(Component::Multigateway),
+        multiorch: image(Component::Multiorch),
+        multipooler: image(Component::Multipooler),
+        multiadmin: image(Component::Multiadmin),
+        multiadmin_web: image(Component::MultiadminWeb),
+        postgres: image(Component::Postgres),
+    }
 }
 
 fn of_set(set: &ImageSet) -> ComponentImages {
-    components(|i| Some(set.image(Component::operator_managed()[i]).to_owned()))
+    components(|c| Some(set.image(c).to_owned()))
+}
+
+/// `base` with the images `images` holds in its place.
+fn overridden(base: &ImageSet, images: &ComponentImages, from: &str) -> ImageSet {
+    let mut set = base.clone();
+    for component in Component::operator_managed() {
+        if let Some(image) = image_of(images, *component) {
+            set.set(*component, image, from);
+        }
+    }
+    set
 }
 
 fn complete(images: &ComponentImages) -> bool {
-    (0..Component::operator_managed().len()).all(|i| image_of(images, i).is_some())
+    Component::operator_managed()
+        .iter()
+        .all(|c| image_of(images, *c).is_some())
 }
 
 /// The revision of a complete set, as `ImageSet::revision` computes it.
 fn revision(images: &ComponentImages) -> String {
-    let mut set = ImageSet::default();
-    for (i, component) in Component::operator_managed().iter().copied().enumerate() {
-        if let Some(image) = image_of(images, i) {
-            set.set(component, image, "");
-        }
-    }
-    set.revision()
+    overridden(&ImageSet::default(), images, "").revision()
 }
 
 /// `component: old → new` for each image that differs.
 fn changes(from: &ComponentImages, to: &ComponentImages) -> String {
     Component::operator_managed()
         .iter()
-        .copied()
-        .enumerate()
-        .filter_map(|(i, component)| {
-            let (old, new) = (image_of(from, i), image_of(to, i));
+        .filter_map(|component| {
+            let (old, new) = (image_of(from, *component), image_of(to, *component));
             (old != new).then(|| {
                 format!(
                     "{component}: {} → {}",
