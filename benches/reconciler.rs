@@ -40,6 +40,8 @@
 //! renders to exactly `--clusters` times the objects of one cluster, with
 //! no name shared, and the metrics reader sums what it should.
 
+#[path = "support/machine.rs"]
+mod machine;
 #[path = "../tests/support/operator.rs"]
 #[allow(dead_code, reason = "shared with the tests, which use more of it")]
 mod operator;
@@ -467,19 +469,13 @@ fn restart(plane: &Plane, mode: &str, namespace: &str, rows: &mut Vec<Row>) -> O
 }
 
 fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|text| {
-            text.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, usize::from);
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let load: Vec<&str> = load.split_whitespace().take(3).collect();
-    format!("{cpu}, {cores} cores, load average {}", load.join(" "))
+    format!(
+        "{}, load average {}",
+        machine::cpu_and_cores(),
+        load.join(" ")
+    )
 }
 
 struct Settings {

@@ -29,6 +29,8 @@
 
 #[path = "support/fleet.rs"]
 mod fleet;
+#[path = "support/machine.rs"]
+mod machine;
 #[path = "../tests/support/tools.rs"]
 mod tools;
 
@@ -276,7 +278,7 @@ fn main() {
     let options = options(&args);
     let mut cases = vec![minimal_case()];
     cases.extend(options.sizes.iter().map(|&n| fleet_case(n)));
-    println!("machine: {}", machine());
+    println!("machine: {}", machine::cpu_and_cores());
     println!(
         "kubectl: {}",
         output_of(Command::new("kubectl").args(["version", "--client"]))
@@ -390,20 +392,6 @@ fn print_hostile() {
             mib(median(&samples, |s| s.peak_kib as f64))
         );
     }
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|text| {
-            text.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, usize::from);
-    format!("{cpu}, {cores} cores")
 }
 
 fn output_of(command: &mut Command) -> String {

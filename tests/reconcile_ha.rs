@@ -413,16 +413,7 @@ async fn only_the_leader_writes_and_a_killed_leader_hands_over_within_the_lease_
     // its next try, not after the lease duration.
     let (_c, c_id) = replica(plane, ns, "replica-c");
     let terminated = Instant::now();
-    let status = b.terminate();
-    let stopped = terminated.elapsed();
-    assert!(
-        status.is_some_and(|s| s.success()),
-        "a terminated leader exits 0: {status:?}"
-    );
-    assert!(
-        stopped < Duration::from_secs(5),
-        "a terminated leader took {stopped:?} to exit"
-    );
+    b.assert_stops_on_sigterm(Duration::from_secs(5), "a leader");
     let after = holder(&client, ns).await;
     assert!(
         after.is_none() || after.as_deref() == Some(c_id.as_str()),
@@ -504,17 +495,7 @@ async fn sigterm_stops_an_operator_at_once() {
         async || matches_render(&client, &discovery, &objects).await,
     )
     .await;
-    let terminated = Instant::now();
-    let status = operator.terminate();
-    let stopped = terminated.elapsed();
-    assert!(
-        status.is_some_and(|s| s.success()),
-        "SIGTERM: exit 0, not {status:?}"
-    );
-    assert!(
-        stopped < Duration::from_secs(5),
-        "SIGTERM took {stopped:?} to stop it"
-    );
+    operator.assert_stops_on_sigterm(Duration::from_secs(5), "a busy operator");
 
     // A standby waiting for the Lease.
     let namespace = plane.namespace(&client, "sigterm-standby").await;
@@ -522,17 +503,7 @@ async fn sigterm_stops_an_operator_at_once() {
     let (_leader, leader_id) = replica(plane, ns, "replica-a");
     wait_for_holder(&client, ns, &leader_id, Duration::from_secs(30)).await;
     let (mut standby, _) = replica(plane, ns, "replica-b");
-    let terminated = Instant::now();
-    let status = standby.terminate();
-    let stopped = terminated.elapsed();
-    assert!(
-        status.is_some_and(|s| s.success()),
-        "SIGTERM of a standby: exit 0, not {status:?}"
-    );
-    assert!(
-        stopped < Duration::from_secs(5),
-        "SIGTERM took {stopped:?} to stop a standby"
-    );
+    standby.assert_stops_on_sigterm(Duration::from_secs(5), "a standby");
     assert_eq!(
         holder(&client, ns).await,
         Some(leader_id),

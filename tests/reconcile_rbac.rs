@@ -28,6 +28,7 @@ use super::reconcile::{
     matches_render, minimal_with_two_gateways, statuses_written,
 };
 use super::support::operator::Operator;
+use super::support::testplane::ControlPlane;
 use multigres::api::MultigresCluster;
 use multigres::compile;
 
@@ -50,6 +51,22 @@ fn forbidden(log: &str) -> Vec<&str> {
     log.lines()
         .filter(|line| line.to_ascii_lowercase().contains("forbidden"))
         .collect()
+}
+
+/// Installs `mode` with the operator namespace `ours`; returns a
+/// kubeconfig of the installed ServiceAccount and a client with its token,
+/// once its rights hold in `tenant`.
+async fn installed(
+    plane: &ControlPlane,
+    mode: &str,
+    ours: &str,
+    tenant: &str,
+) -> (std::path::PathBuf, kube::Client) {
+    install::apply(plane, &install::install(mode, ours));
+    let kubeconfig = plane.service_account_kubeconfig(ours, SERVICE_ACCOUNT);
+    let token = client_of(&kubeconfig).await;
+    rights_settled(&token, ours, tenant).await;
+    (kubeconfig, token)
 }
 
 /// Waits until the token's reads are allowed (the authorizer follows an
@@ -125,10 +142,7 @@ async fn the_installed_service_account_runs_each_mode_and_is_refused_what_its_mo
 
     // Full mode, as the Deployment runs it: leader election in its own
     // namespace, every static object applied with the token's rights.
-    install::apply(plane, &install::install("full", ours));
-    let kubeconfig = plane.service_account_kubeconfig(ours, SERVICE_ACCOUNT);
-    let token = client_of(&kubeconfig).await;
-    rights_settled(&token, ours, &tenant.name).await;
+    let (kubeconfig, token) = installed(plane, "full", ours, &tenant.name).await;
     let env = [("POD_NAMESPACE", ours)];
     let mut full = Operator::start(&kubeconfig, "full", &tenant.name, &["--leader-elect"], &env);
     let objects = render("minimal", &tenant.name);
@@ -297,10 +311,7 @@ async fn an_idle_reconciler_writes_nothing() {
     let operator_namespace = plane.namespace(&client, "idle-operator").await;
     let ours = operator_namespace.name.as_str();
     let tenant = plane.namespace(&client, "idle").await;
-    install::apply(plane, &install::install("full", ours));
-    let kubeconfig = plane.service_account_kubeconfig(ours, SERVICE_ACCOUNT);
-    let token = client_of(&kubeconfig).await;
-    rights_settled(&token, ours, &tenant.name).await;
+    let (kubeconfig, _) = installed(plane, "full", ours, &tenant.name).await;
     // No leader election: renewing the Lease is a write every 2 s by design.
     let operator = Operator::start(&kubeconfig, "full", &tenant.name, &[], &[]);
     let objects = render("minimal", &tenant.name);
@@ -411,11 +422,5 @@ async fn a_reconciler_that_may_not_list_stays_unready_and_stops_on_sigterm() {
     )
     .await;
     assert!(!operator.ready(), "ready without its caches");
-    let started = std::time::Instant::now();
-    let status = operator.terminate();
-    assert!(
-        status.is_some_and(|s| s.success()),
-        "SIGTERM did not stop it with exit 0 in 30 s: {status:?}"
-    );
-    eprintln!("stopped {:?} after SIGTERM", started.elapsed());
+    operator.assert_stops_on_sigterm(Duration::from_secs(30), "an operator without its caches");
 }

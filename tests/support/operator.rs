@@ -152,6 +152,19 @@ impl Operator {
         status
     }
 
+    /// SIGTERM; fails unless the process exits 0 within `limit` (`what`
+    /// names it in the failure).
+    pub fn assert_stops_on_sigterm(&mut self, limit: Duration, what: &str) {
+        let terminated = Instant::now();
+        let status = self.terminate();
+        let stopped = terminated.elapsed();
+        assert!(
+            status.is_some_and(|s| s.success()),
+            "SIGTERM of {what}: exit 0, not {status:?}"
+        );
+        assert!(stopped < limit, "SIGTERM took {stopped:?} to stop {what}");
+    }
+
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
